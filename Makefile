@@ -1,0 +1,43 @@
+# `make demo` and `make test` each build the environment they need from a bare Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+SOURCES := core/src $(wildcard plugins/*/src)
+
+.PHONY: demo test lint types pytest docs docs-serve stress clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/jamsession demo
+
+test: lint types pytest docs
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(VENV)/.installed
+	$(BIN)/mypy $(SOURCES)
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest
+
+docs: $(VENV)/.installed
+	$(BIN)/mkdocs build --strict --site-dir build/site
+
+docs-serve: $(VENV)/.installed
+	$(BIN)/mkdocs serve
+
+stress: $(VENV)/.installed
+	$(BIN)/pytest -m slow
+
+clean:
+	rm -rf $(VENV) build

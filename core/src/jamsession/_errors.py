@@ -1,0 +1,121 @@
+"""Every exception jamsession raises.
+
+Each class also subclasses the builtin that describes it, so callers that
+already catch ``LookupError`` or ``ConnectionError`` keep working::
+
+    JamSessionError
+    ├── JamSessionNotFound ............ LookupError   update/rework of a dead or invalid ID
+    ├── JamSessionEmptyAESKey ......... ValueError    crypt on, no key given
+    ├── InvalidKeyError ............... ValueError    a key that is not 32 bytes
+    ├── InvalidSessionToken ........... ValueError    a token that fails to decrypt (internal;
+    │                                                 ``get`` turns it into ``None``)
+    ├── SerializationError ............ ValueError    data that cannot be encoded or decoded
+    │   └── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
+    ├── ConfigError ................... ValueError    an unknown, mistyped or missing option
+    ├── BackendUnavailableError ....... ConnectionError
+    └── PluginError
+        ├── PluginNotFoundError ....... LookupError   no plugin of that name
+        ├── DuplicatePluginError ...... LookupError   two distributions claim one name
+        ├── PluginLoadError ........... ImportError   the plugin failed to import
+        │   └── IncompatiblePluginError               built for another core version
+        └── PluginTypeError ........... TypeError     the entry point is not the right kind
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class JamSessionError(Exception):
+    """Base class of every error raised by jamsession."""
+
+
+class JamSessionNotFound(JamSessionError, LookupError):  # noqa: N818 - public name from the seed API
+    """The session does not exist, has expired, or its ID is malformed or tampered with."""
+
+
+class JamSessionEmptyAESKey(JamSessionError, ValueError):  # noqa: N818 - public name from the seed API
+    """``is_session_crypt`` is on but ``session_aes_secret`` is empty."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "is_session_crypt=True needs session_aes_secret: generate one with "
+            "`jamsession keygen` and pass it (or set JAMSESSION_AES_SECRET)"
+        )
+
+
+class InvalidKeyError(JamSessionError, ValueError):
+    """An AES key that is not 32 raw bytes or their URL-safe base64 text."""
+
+
+class InvalidSessionToken(JamSessionError, ValueError):  # noqa: N818 - a token, not an error kind
+    """A session token that is malformed, truncated, tampered with or from a foreign key."""
+
+
+class SerializationError(JamSessionError, ValueError):
+    """Session data could not be encoded, or stored bytes could not be decoded."""
+
+
+class UnsupportedTypeError(SerializationError, TypeError):
+    """Session data holds a value of a type the serializer does not support."""
+
+
+class ConfigError(JamSessionError, ValueError):
+    """A configuration mistake: unknown option, wrong type or missing value."""
+
+
+class BackendUnavailableError(JamSessionError, ConnectionError):
+    """The storage behind a backend cannot be reached."""
+
+
+class PluginError(JamSessionError):
+    """Base class of errors about finding and loading plugins."""
+
+
+class PluginNotFoundError(PluginError, LookupError):
+    """No installed or registered plugin has this name."""
+
+    def __init__(self, kind: str, name: str, installed: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.installed = tuple(installed)
+        listing = ", ".join(self.installed) or "none"
+        super().__init__(
+            f"no {kind} named {name!r} is installed (installed: {listing}); "
+            f"install it with `pip install jamsession-{name}`, or pass "
+            f"'package.module:Class'"
+        )
+
+
+class DuplicatePluginError(PluginError, LookupError):
+    """Two distributions register the same plugin name."""
+
+    def __init__(self, kind: str, name: str, distributions: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.distributions = tuple(distributions)
+        super().__init__(
+            f"{kind} name {name!r} is claimed by several distributions: "
+            f"{', '.join(self.distributions)}; uninstall all but one"
+        )
+
+
+class PluginLoadError(PluginError, ImportError):
+    """A plugin was found but importing it failed; the cause is chained."""
+
+    def __init__(self, message: str, *, plugin: str, distribution: str | None) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.distribution = distribution
+
+
+class IncompatiblePluginError(PluginLoadError):
+    """A plugin requires a jamsession core version other than the one installed."""
+
+
+class PluginTypeError(PluginError, TypeError):
+    """An entry point or path resolves to an object of the wrong kind."""
+
+    def __init__(self, message: str, *, obj: object) -> None:
+        super().__init__(message)
+        self.obj = obj

@@ -1,0 +1,246 @@
+"""Finding, listing and loading backends and serializers.
+
+Listing reads entry-point metadata only. Loading a name imports that one
+plugin and nothing else, checks it against this core's version and its kind,
+and lets its module take part in hooks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import Distribution, EntryPoint, entry_points
+from types import ModuleType
+from typing import Literal, TypeVar
+
+from jamsession._errors import (
+    DuplicatePluginError,
+    IncompatiblePluginError,
+    PluginLoadError,
+    PluginNotFoundError,
+    PluginTypeError,
+)
+from jamsession._version import __version__
+
+Kind = Literal["backend", "serializer", "plugin"]
+
+GROUPS: dict[Kind, str] = {
+    "backend": "jamsession.backends",
+    "serializer": "jamsession.serializers",
+    "plugin": "jamsession.plugins",
+}
+
+_T = TypeVar("_T")
+
+# Classes registered in-process with register_backend / register_serializer.
+_registered: dict[Kind, dict[str, object]] = {"backend": {}, "serializer": {}}
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """One installed plugin, as its metadata describes it.
+
+    .. versionadded:: 0.1
+    """
+
+    kind: Kind
+    name: str
+    distribution: str | None
+    version: str | None
+    target: str
+
+
+def _distribution(entry_point: EntryPoint) -> Distribution | None:
+    return getattr(entry_point, "dist", None)
+
+
+def _entry_points(kind: Kind) -> list[EntryPoint]:
+    # One distribution may be visible twice on sys.path (an editable install
+    # beside a build directory, say); it still counts once.
+    seen: set[tuple[str, str | None, str]] = set()
+    unique = []
+    for entry_point in entry_points(group=GROUPS[kind]):
+        dist = _distribution(entry_point)
+        marker = (entry_point.name, dist.name if dist else None, entry_point.value)
+        if marker not in seen:
+            seen.add(marker)
+            unique.append(entry_point)
+    return unique
+
+
+def hook_plugin_entry_points() -> list[EntryPoint]:
+    """The entry points of hook-only plugins (group ``jamsession.plugins``)."""
+    return _entry_points("plugin")
+
+
+def installed_plugins(kind: Kind | None = None) -> list[PluginInfo]:
+    """Every installed plugin (or those of one kind), from metadata alone: nothing is imported.
+
+    .. versionadded:: 0.1
+    """
+    kinds: tuple[Kind, ...] = (kind,) if kind else ("backend", "serializer", "plugin")
+    found = []
+    for each in kinds:
+        for entry_point in _entry_points(each):
+            dist = _distribution(entry_point)
+            found.append(
+                PluginInfo(
+                    each,
+                    entry_point.name,
+                    dist.name if dist else None,
+                    dist.version if dist else None,
+                    entry_point.value,
+                )
+            )
+        for name, obj in _registered.get(each, {}).items():
+            found.append(PluginInfo(each, name, None, None, _qualified_name(obj)))
+    return sorted(found, key=lambda info: (info.kind, info.name))
+
+
+def available_names(kind: Kind) -> list[str]:
+    """The names a user can select for ``kind``."""
+    return sorted({info.name for info in installed_plugins(kind)})
+
+
+def register_backend(name: str, cls: type) -> None:
+    """Make ``cls`` selectable as ``backend=name`` in this process, without packaging it.
+
+    .. versionadded:: 0.1
+    """
+    from jamsession._base import BaseAsyncSessionModule
+
+    _registered["backend"][name] = _check_class(name, cls, BaseAsyncSessionModule, "backend")
+
+
+def register_serializer(name: str, serializer: object) -> None:
+    """Make ``serializer`` selectable as ``serializer=name`` in this process.
+
+    .. versionadded:: 0.1
+    """
+    _registered["serializer"][name] = _check_serializer(name, serializer)
+
+
+def load_backend(name: str) -> type:
+    """Return the backend class selected by ``name`` (or ``'package.module:Class'``).
+
+    .. versionadded:: 0.1
+    """
+    from jamsession._base import BaseAsyncSessionModule
+
+    return _check_class(name, _load("backend", name), BaseAsyncSessionModule, "backend")
+
+
+def load_serializer(name: str) -> type:
+    """Return the serializer selected by ``name`` (or ``'package.module:Class'``).
+
+    .. versionadded:: 0.1
+    """
+    serializer = _check_serializer(name, _load("serializer", name))
+    return serializer if isinstance(serializer, type) else type(serializer)
+
+
+def _load(kind: Kind, name: str) -> object:
+    if name in _registered[kind]:
+        return _registered[kind][name]
+    if ":" in name:
+        return _load_path(kind, name)
+    candidates = [ep for ep in _entry_points(kind) if ep.name == name]
+    if not candidates:
+        raise PluginNotFoundError(kind, name, available_names(kind))
+    if len(candidates) > 1:
+        raise DuplicatePluginError(
+            kind, name, [_describe(_distribution(ep), ep.value) for ep in candidates]
+        )
+    entry_point = candidates[0]
+    dist = _distribution(entry_point)
+    _check_core_version(name, dist)
+    try:
+        obj = entry_point.load()
+    except Exception as exc:
+        raise PluginLoadError(
+            f"{kind} {name!r} from {_describe(dist, entry_point.value)} failed to import "
+            f"({type(exc).__name__}: {exc}); reinstall or upgrade it with "
+            f"`pip install --upgrade {dist.name if dist else entry_point.module}`",
+            plugin=name,
+            distribution=dist.name if dist else None,
+        ) from exc
+    from jamsession._hooks import register_plugin_module
+
+    module = importlib.import_module(entry_point.module)
+    register_plugin_module(module)
+    return obj
+
+
+def _load_path(kind: Kind, path: str) -> object:
+    module_name, _, attribute = path.partition(":")
+    try:
+        module: ModuleType = importlib.import_module(module_name)
+    except Exception as exc:
+        raise PluginLoadError(
+            f"{kind} {path!r}: module {module_name!r} failed to import ({type(exc).__name__}: {exc})",
+            plugin=path,
+            distribution=None,
+        ) from exc
+    obj: object = module
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise PluginNotFoundError(kind, path, available_names(kind)) from exc
+    return obj
+
+
+def _check_core_version(name: str, dist: Distribution | None) -> None:
+    """Refuse a plugin whose declared ``jamsession`` requirement excludes this core."""
+    if dist is None:
+        return
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    for line in dist.requires or ():
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) != "jamsession" or requirement.marker:
+            continue
+        if not requirement.specifier.contains(__version__, prereleases=True):
+            raise IncompatiblePluginError(
+                f"{name!r} from {_describe(dist, None)} requires jamsession"
+                f"{requirement.specifier}, but jamsession {__version__} is installed; "
+                f"install a release of {dist.name} built for it",
+                plugin=name,
+                distribution=dist.name,
+            )
+
+
+def _check_class(name: str, obj: object, base: type[_T], kind: str) -> type[_T]:
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        raise PluginTypeError(
+            f"{kind} {name!r} is {obj!r}, not a subclass of {base.__name__}", obj=obj
+        )
+    if inspect.isabstract(obj):
+        missing = ", ".join(sorted(getattr(obj, "__abstractmethods__", ())))
+        raise PluginTypeError(
+            f"{kind} {name!r} ({_qualified_name(obj)}) is abstract: implement {missing}", obj=obj
+        )
+    return obj
+
+
+def _check_serializer(name: str, obj: object) -> object:
+    from jamsession._serializer import BaseEncoder
+
+    if isinstance(obj, BaseEncoder):
+        return obj
+    return _check_class(name, obj, BaseEncoder, "serializer")
+
+
+def _describe(dist: Distribution | None, target: str | None) -> str:
+    if dist is None:
+        return f"{target}"
+    return f"distribution {dist.name} {dist.version}"
+
+
+def _qualified_name(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
