@@ -31,6 +31,8 @@ ENV_ALIASES = {
 }
 #: Read by the command line, not by the loader.
 ENV_IGNORED = frozenset({"JAMSESSION_CONFIG"})
+#: Variables under this prefix belong to test suites, never to a store.
+ENV_TEST_PREFIX = "JAMSESSION_TEST_"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -116,7 +118,11 @@ def _build(file: Mapping[str, Any], explicit: Mapping[str, Any], *, origin: str)
 def _environment() -> dict[str, str]:
     found = {}
     for variable, value in os.environ.items():
-        if not variable.startswith(ENV_PREFIX) or variable in ENV_IGNORED:
+        if (
+            not variable.startswith(ENV_PREFIX)
+            or variable.startswith(ENV_TEST_PREFIX)
+            or variable in ENV_IGNORED
+        ):
             continue
         name = ENV_ALIASES.get(variable, variable[len(ENV_PREFIX) :].lower())
         found[name] = value

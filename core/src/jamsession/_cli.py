@@ -1,0 +1,152 @@
+"""The ``jamsession`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from typing import Any
+
+import click
+
+from jamsession._errors import JamSessionError
+
+_CONFIG = click.argument("config", type=click.Path(exists=True, dir_okay=False), envvar="JAMSESSION_CONFIG")
+
+
+class PluginCommands(click.Group):
+    """A group that asks hook plugins for their commands only when they are needed.
+
+    ``jamsession plugins`` and the other built-in commands never import a
+    plugin; an unknown command name or ``--help`` loads them once.
+    """
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if not self._plugins_loaded:
+            self._plugins_loaded = True
+            from jamsession._hooks import get_plugin_manager
+
+            get_plugin_manager().hook.jamsession_add_commands(cli=self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=PluginCommands)
+@click.version_option(package_name="jamsession")
+def cli() -> None:
+    """jamsession: async server-side sessions with pluggable backends."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List installed backends, serializers and hook plugins (imports none of them)."""
+    from jamsession._registry import installed_plugins
+
+    found = installed_plugins()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(info) for info in found], indent=2))
+        return
+    rows = [("KIND", "NAME", "DISTRIBUTION", "VERSION", "TARGET")] + [
+        (info.kind, info.name, info.distribution or "-", info.version or "-", info.target) for info in found
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@cli.command()
+def keygen() -> None:
+    """Print a fresh 256-bit key (URL-safe base64) for session_aes_secret."""
+    from jamsession._crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@cli.command()
+@_CONFIG
+def check(config: str) -> None:
+    """Build the store CONFIG describes and round-trip one session through it."""
+    report = _run(_check(config))
+    for line in report:
+        click.echo(line)
+
+
+@cli.command()
+@_CONFIG
+def gc(config: str) -> None:
+    """Purge expired sessions from the store CONFIG describes."""
+    removed = _run(_gc(config))
+    click.echo(f"purged {removed} expired session(s)")
+
+
+@cli.command()
+@click.option("--backend", help="Backend to run on (default: sqlite when installed, else memory).")
+@click.option("--path", type=click.Path(dir_okay=False), help="SQLite file for the demo (default: temporary).")
+def demo(backend: str | None, path: str | None) -> None:
+    """Walk through login, read, privilege change and log-out-everywhere."""
+    from jamsession._demo import run_demo
+
+    _run(run_demo(click.echo, backend=backend, path=path))
+
+
+def main() -> None:
+    """Entry point of the ``jamsession`` script."""
+    cli()
+
+
+def _run(coroutine: Any) -> Any:
+    try:
+        return asyncio.run(coroutine)
+    except JamSessionError as exc:
+        # Typed errors already say what is wrong and how to fix it.
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def _check(config: str) -> list[str]:
+    from jamsession._config import from_config
+
+    async with from_config(config) as store:
+        session_id = await store.create("jamsession-check", {"check": True})
+        ok = await store.get(session_id) == {"check": True}
+        await store.update(session_id, {"check": "updated"})
+        new_id = await store.rework(session_id)
+        ok = ok and await store.get(session_id) is None and await store.get(new_id) == {"check": "updated"}
+        await store.delete(new_id)
+        ok = ok and await store.get(new_id) is None
+        serializer = store.serializer if isinstance(store.serializer, type) else type(store.serializer)
+        lines = [
+            f"backend:    {type(store).__module__}:{type(store).__qualname__}",
+            f"serializer: {serializer.__module__}:{serializer.__qualname__}",
+            f"crypt:      {'on' if store.is_session_crypt else 'off'} (token length {len(session_id)})",
+            f"round trip: {'ok' if ok else 'FAILED'} (create, get, update, rework, delete)",
+        ]
+    if not ok:
+        raise click.ClickException("\n".join(lines))
+    return lines
+
+
+async def _gc(config: str) -> int:
+    from jamsession._config import from_config
+
+    async with from_config(config) as store:
+        if not store.supports_purge:
+            raise click.ClickException(f"{type(store).__name__} does not support purging expired sessions")
+        removed: int = await store.purge_expired()  # type: ignore[attr-defined]
+        return removed
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

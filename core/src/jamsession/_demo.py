@@ -1,0 +1,82 @@
+"""The main job, as a readable walk-through: ``jamsession demo``."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jamsession._base import BaseAsyncSessionModule
+from jamsession._config import open as open_store
+from jamsession._crypto import generate_key
+from jamsession._registry import available_names
+
+
+def _short(token: str) -> str:
+    # A demo prints no whole token, as logs never hold one either.
+    return f"{token[:10]}… ({len(token)} chars)"
+
+
+async def run_demo(
+    echo: Callable[[str], Any], *, backend: str | None = None, path: str | None = None
+) -> None:
+    """Run the walk-through on the embedded default store (SQLite when installed)."""
+    with tempfile.TemporaryDirectory(prefix="jamsession-demo-") as scratch:
+        options: dict[str, Any] = {
+            "is_session_crypt": True,
+            "session_aes_secret": generate_key(),
+            "default_ttl": 3600,
+        }
+        if backend is None:
+            backend = "sqlite" if "sqlite" in available_names("backend") else "memory"
+        if backend == "sqlite":
+            options["path"] = path or str(Path(scratch) / "sessions.db")
+            where = f"SQLite file {options['path']}"
+        else:
+            where = "process memory" if backend == "memory" else "its default location"
+        async with open_store(backend, **options) as store:
+            await _walk_through(store, echo, f"backend {backend!r} ({where}), encrypted IDs (AES-256-GCM)")
+
+
+async def _walk_through(store: BaseAsyncSessionModule, echo: Callable[[str], Any], setting: str) -> None:
+    echo(f"jamsession demo: {setting}, sessions live 1 hour\n")
+
+    echo("1. Login: alice signs in on her laptop and her phone; bob on his desktop.")
+    laptop = await store.create("alice", {"user_id": 1, "name": "Alice", "role": "member", "device": "laptop"})
+    phone = await store.create("alice", {"user_id": 1, "name": "Alice", "role": "member", "device": "phone"})
+    desktop = await store.create("bob", {"user_id": 2, "name": "Bob", "role": "member", "device": "desktop"})
+    echo(f"   laptop cookie:  {_short(laptop)}")
+    echo(f"   phone cookie:   {_short(phone)}")
+    echo(f"   bob's cookie:   {_short(desktop)}")
+    echo("   The user key 'alice' is stored server-side only; it is not in any cookie.\n")
+
+    echo("2. Read: the laptop's next request carries its cookie.")
+    echo(f"   get(laptop) -> {await store.get(laptop)}\n")
+
+    echo("3. Tampering: one changed character in the cookie.")
+    forged = laptop[:-2] + ("A" if laptop[-2] != "A" else "B") + laptop[-1]
+    echo(f"   get(forged) -> {await store.get(forged)}   (AEAD rejects it; no exception)\n")
+
+    echo("4. Privilege change: alice becomes an admin on her laptop.")
+    echo("   rework() moves the session to a fresh ID atomically, so a fixed or stolen old ID is useless.")
+    promoted = await store.rework(laptop)
+    data = await store.get(promoted)
+    assert data is not None
+    await store.update(promoted, {**data, "role": "admin"})
+    echo(f"   new cookie:       {_short(promoted)}")
+    echo(f"   get(old cookie) -> {await store.get(laptop)}")
+    echo(f"   get(new cookie) -> {await store.get(promoted)}\n")
+
+    if store.supports_listing:
+        echo("5. Devices page: alice's live sessions.")
+        for info in await store.list_sessions("alice"):  # type: ignore[attr-defined]
+            echo(f"   - {info.data['device']:<8} role={info.data['role']:<7} id {_short(info.session_id)}")
+        echo("")
+
+    echo("6. Log out everywhere: clear('alice').")
+    await store.clear("alice")
+    echo(f"   get(laptop) -> {await store.get(promoted)}")
+    echo(f"   get(phone)  -> {await store.get(phone)}")
+    echo(f"   bob is untouched: get(bob) -> {await store.get(desktop)}\n")
+    echo("Done.")
