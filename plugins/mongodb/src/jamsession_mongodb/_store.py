@@ -1,0 +1,221 @@
+"""``MongoSessions``: sessions in a MongoDB collection, on a replica set or a sharded cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from jamsession import (
+    BaseEncoder,
+    BaseLogger,
+    ConfigError,
+    JsonEncoder,
+    RecordSessionModule,
+    SecretInput,
+    StoredSession,
+    default_id_factory,
+)
+from jamsession_mongodb import _documents as doc
+from jamsession_mongodb._client import (
+    DEFAULT_COLLECTION,
+    Connection,
+    WriteConcernInput,
+    connect,
+    parse_write_concern,
+)
+from jamsession_mongodb._errors import guarded
+
+#: Seconds one operation may take by default, server selection and retries included.
+DEFAULT_TIMEOUT = 10.0
+
+
+class MongoSessions(RecordSessionModule):
+    """Sessions in a MongoDB collection: shared by every app process, replicated, shardable.
+
+    Each operation is one round trip (the first one of a store also ensures the
+    indexes): ``update`` is one conditional update that never matches an
+    expired or deleted session, ``rework`` one atomic update of the session ID
+    field of a single document, ``clear`` one ``delete_many`` over the key index.
+    Every read and write goes to the primary, whatever read preference the
+    client has. The server's TTL monitor removes expired documents; reads
+    filter them out too, as the monitor only runs about once a minute.
+
+    Args:
+        url: A connection string (``mongodb://`` or ``mongodb+srv://``). The
+            store creates the client and closes it in :meth:`aclose`.
+        client: An open PyMongo ``AsyncMongoClient`` or Motor client the app
+            already has; :meth:`aclose` leaves it open. Pass ``url`` or ``client``.
+        database: The database name; ``None`` takes the one in the connection
+            string, else ``"jamsession"``.
+        collection: The collection name.
+        write_concern: A ``pymongo.WriteConcern``, a mapping of its arguments
+            (``{"w": "majority", "j": True}``), or a ``w`` value; must be
+            acknowledged. Defaults to ``w="majority"``, so an acknowledged
+            session survives a failover.
+        timeout: Seconds one operation may take, server selection, reconnects
+            and retries included, before :class:`~jamsession.BackendUnavailableError`;
+            ``None`` leaves it to the client's own settings.
+        create_indexes: Ensure the indexes on first use. Turn off where the
+            app's user may not create indexes and they are made at deployment
+            (``jamsession mongodb-ensure-indexes CONFIG``).
+
+    The other arguments are :class:`~jamsession.RecordSessionModule`'s.
+
+    Raises:
+        BackendUnavailableError: from any operation, when the server cannot be
+            reached or fails it; the store works again once the server is back.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        id_factory: Callable[[], str] = default_id_factory,
+        is_session_crypt: bool = False,
+        session_aes_secret: SecretInput | None = None,
+        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
+        logger: BaseLogger | None = None,
+        *,
+        url: str | None = None,
+        client: Any = None,
+        database: str | None = None,
+        collection: str = DEFAULT_COLLECTION,
+        write_concern: WriteConcernInput | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        create_indexes: bool = True,
+        default_ttl: float | None = None,
+        sliding_expiry: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+        ):
+            raise ConfigError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+        super().__init__(
+            id_factory,
+            is_session_crypt,
+            session_aes_secret,
+            serializer,
+            logger,
+            default_ttl=default_ttl,
+            sliding_expiry=sliding_expiry,
+            clock=clock,
+        )
+        self.timeout = timeout
+        self.create_indexes = bool(create_indexes)
+        self._connection: Connection = connect(
+            url=url,
+            client=client,
+            database=database,
+            collection=collection,
+            write_concern=parse_write_concern(write_concern),
+        )
+        self._collection: Any = self._connection.collection
+        self._indexes_ensured = False
+        self._index_lock = asyncio.Lock()
+
+    @property
+    def collection(self) -> Any:
+        """The collection handle this store uses (primary reads, the store's write concern).
+
+        .. versionadded:: 0.1
+        """
+        return self._collection
+
+    async def ensure_indexes(self) -> list[str]:
+        """Create the store's indexes where missing; return their names. Idempotent.
+
+        .. versionadded:: 0.1
+        """
+        async with self._index_lock:
+            with guarded("index creation", self.timeout):
+                names: list[str] = await self._collection.create_indexes(list(doc.INDEXES))
+            self._indexes_ensured = True
+        return names
+
+    async def _ready(self) -> Any:
+        if not self._indexes_ensured and self.create_indexes:
+            await self.ensure_indexes()
+        return self._collection
+
+    async def aclose(self) -> None:
+        """Close the client if this store created it; a client passed in is left open."""
+        await self._connection.close()
+
+    # -- the storage primitives, one round trip each -------------------------------
+
+    async def _insert(self, record: StoredSession) -> None:
+        collection = await self._ready()
+        with guarded("create", self.timeout):
+            await collection.insert_one(doc.to_document(record))
+
+    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+        collection = await self._ready()
+        query = {doc.SESSION_ID: raw_id, **doc.live(now)}
+        with guarded("get", self.timeout):
+            if extend_to is None:
+                found = await collection.find_one(query, doc.DATA_ONLY)
+            else:
+                found = await collection.find_one_and_update(
+                    query,
+                    {"$set": {doc.EXPIRES: doc.to_date(extend_to)}},
+                    projection=doc.DATA_ONLY,
+                    return_document=ReturnDocument.BEFORE,
+                )
+        return None if found is None else bytes(found[doc.DATA])
+
+    async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+        collection = await self._ready()
+        changes: dict[str, Any] = {doc.DATA: blob}
+        if extend_to is not None:
+            changes[doc.EXPIRES] = doc.to_date(extend_to)
+        with guarded("update", self.timeout):
+            result = await collection.update_one({doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": changes})
+        return bool(result.matched_count)
+
+    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+        # One single-document update: the old ID stops matching at the very
+        # moment the new one starts to, and of concurrent moves only the first
+        # still finds the old ID. The expiry is left untouched. On a cluster
+        # sharded on the ID this is a shard key change, which mongos runs as
+        # an internal transaction (retryable writes, the driver's default).
+        collection = await self._ready()
+        with guarded("rework", self.timeout):
+            result = await collection.update_one(
+                {doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": {doc.SESSION_ID: new_raw_id}}
+            )
+        return bool(result.matched_count)
+
+    async def _remove(self, raw_id: str) -> None:
+        collection = await self._ready()
+        with guarded("delete", self.timeout):
+            await collection.delete_one({doc.SESSION_ID: raw_id})
+
+    async def _remove_key(self, session_key: str) -> None:
+        collection = await self._ready()
+        with guarded("clear", self.timeout):
+            await collection.delete_many({doc.SESSION_KEY: doc.key_value(session_key)})
+
+    async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
+        collection = await self._ready()
+        query = {doc.SESSION_KEY: doc.key_value(session_key), **doc.live(now)}
+        with guarded("list", self.timeout):
+            documents = await collection.find(query, doc.RECORD_FIELDS).to_list(None)
+        return [doc.to_record(document) for document in documents]
+
+    async def _purge(self, now: float, limit: int) -> int:
+        # delete_many takes no limit: pick a batch over the expiry index, then
+        # delete exactly those, unless one was extended meanwhile.
+        collection = await self._ready()
+        with guarded("purge", self.timeout):
+            batch = await collection.find(doc.expired(now), {"_id": True}).limit(limit).to_list(None)
+            if not batch:
+                return 0
+            result = await collection.delete_many(
+                {"_id": {"$in": [document["_id"] for document in batch]}, **doc.expired(now)}
+            )
+        return int(result.deleted_count)
