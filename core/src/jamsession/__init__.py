@@ -1,7 +1,7 @@
 """jamsession: an async, server-side session store with pluggable backends and serializers."""
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger, default_id_factory
-from jamsession._config import from_config, open
+from jamsession._config import from_config, open  # noqa: A004 - the public name, like io.open
 from jamsession._crypto import SecretInput, generate_key
 from jamsession._errors import (
     BackendUnavailableError,

@@ -188,7 +188,7 @@ class BaseAsyncSessionModule(abc.ABC):
             data = self.serializer.loads(blob)
         except SerializationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a third-party serializer's failure, contained
+        except Exception as exc:
             raise SerializationError(f"stored session data cannot be decoded ({type(exc).__name__})") from exc
         if not isinstance(data, dict):
             raise SerializationError("stored session data is not a mapping")
@@ -220,7 +220,7 @@ class BaseAsyncSessionModule(abc.ABC):
 
     # -- lifecycle ----------------------------------------------------------------
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional: stores holding nothing need not close
         """Release connections and files. Safe to call twice."""
 
     async def __aenter__(self) -> BaseAsyncSessionModule:
@@ -302,9 +302,7 @@ class BaseAsyncSessionModule(abc.ABC):
         """
 
 
-def _resolve_serializer(
-    serializer: type[BaseEncoder] | BaseEncoder | str,
-) -> type[BaseEncoder] | BaseEncoder:
+def _resolve_serializer(serializer: object) -> type[BaseEncoder] | BaseEncoder:
     if isinstance(serializer, str):
         from jamsession._registry import load_serializer
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import sys
 from typing import Any
 
 import click
@@ -94,7 +93,9 @@ def gc(config: str) -> None:
 
 @cli.command()
 @click.option("--backend", help="Backend to run on (default: sqlite when installed, else memory).")
-@click.option("--path", type=click.Path(dir_okay=False), help="SQLite file for the demo (default: temporary).")
+@click.option(
+    "--path", type=click.Path(dir_okay=False), help="SQLite file for the demo (default: temporary)."
+)
 def demo(backend: str | None, path: str | None) -> None:
     """Walk through login, read, privilege change and log-out-everywhere."""
     from jamsession._demo import run_demo
@@ -149,4 +150,4 @@ async def _gc(config: str) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -109,8 +109,9 @@ def _build(file: Mapping[str, Any], explicit: Mapping[str, Any], *, origin: str)
             source = f"environment variable {_env_name(name)}" if name in environment else origin
             raise ConfigError(_unknown_option(name, source, backend, parameters))
         if name in environment and name not in explicit:
-            value = _from_text(name, value, parameter)
-        kwargs[name] = _normalise(name, value)
+            kwargs[name] = _normalise(name, _from_text(name, value, parameter))
+        else:
+            kwargs[name] = _normalise(name, value)
     store: BaseAsyncSessionModule = cls(**kwargs)
     return store
 

@@ -116,6 +116,9 @@ def b64encode(data: bytes) -> str:
 
 def b64decode(text: str) -> bytes:
     """Inverse of :func:`b64encode`; :class:`InvalidSessionToken` for anything else."""
+    # One spelling per token: the standard alphabet's "+" and "/" and padding are refused.
+    if "+" in text or "/" in text or "=" in text:
+        raise InvalidSessionToken("not URL-safe base64")
     try:
         raw = text.encode("ascii")
         return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)

@@ -43,7 +43,9 @@ async def _walk_through(store: BaseAsyncSessionModule, echo: Callable[[str], Any
     echo(f"jamsession demo: {setting}, sessions live 1 hour\n")
 
     echo("1. Login: alice signs in on her laptop and her phone; bob on his desktop.")
-    laptop = await store.create("alice", {"user_id": 1, "name": "Alice", "role": "member", "device": "laptop"})
+    laptop = await store.create(
+        "alice", {"user_id": 1, "name": "Alice", "role": "member", "device": "laptop"}
+    )
     phone = await store.create("alice", {"user_id": 1, "name": "Alice", "role": "member", "device": "phone"})
     desktop = await store.create("bob", {"user_id": 2, "name": "Bob", "role": "member", "device": "desktop"})
     echo(f"   laptop cookie:  {_short(laptop)}")

@@ -12,7 +12,7 @@ import inspect
 from dataclasses import dataclass
 from importlib.metadata import Distribution, EntryPoint, entry_points
 from types import ModuleType
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, cast
 
 from jamsession._errors import (
     DuplicatePluginError,
@@ -23,6 +23,10 @@ from jamsession._errors import (
 )
 from jamsession._version import __version__
 
+if TYPE_CHECKING:
+    from jamsession._base import BaseAsyncSessionModule
+    from jamsession._serializer import BaseEncoder
+
 Kind = Literal["backend", "serializer", "plugin"]
 
 GROUPS: dict[Kind, str] = {
@@ -30,8 +34,6 @@ GROUPS: dict[Kind, str] = {
     "serializer": "jamsession.serializers",
     "plugin": "jamsession.plugins",
 }
-
-_T = TypeVar("_T")
 
 # Classes registered in-process with register_backend / register_serializer.
 _registered: dict[Kind, dict[str, object]] = {"backend": {}, "serializer": {}}
@@ -121,23 +123,23 @@ def register_serializer(name: str, serializer: object) -> None:
     _registered["serializer"][name] = _check_serializer(name, serializer)
 
 
-def load_backend(name: str) -> type:
+def load_backend(name: str) -> type[BaseAsyncSessionModule]:
     """Return the backend class selected by ``name`` (or ``'package.module:Class'``).
 
     .. versionadded:: 0.1
     """
     from jamsession._base import BaseAsyncSessionModule
 
-    return _check_class(name, _load("backend", name), BaseAsyncSessionModule, "backend")
+    backend = _check_class(name, _load("backend", name), BaseAsyncSessionModule, "backend")
+    return cast("type[BaseAsyncSessionModule]", backend)
 
 
-def load_serializer(name: str) -> type:
+def load_serializer(name: str) -> type[BaseEncoder] | BaseEncoder:
     """Return the serializer selected by ``name`` (or ``'package.module:Class'``).
 
     .. versionadded:: 0.1
     """
-    serializer = _check_serializer(name, _load("serializer", name))
-    return serializer if isinstance(serializer, type) else type(serializer)
+    return _check_serializer(name, _load("serializer", name))
 
 
 def _load(kind: Kind, name: str) -> object:
@@ -149,9 +151,7 @@ def _load(kind: Kind, name: str) -> object:
     if not candidates:
         raise PluginNotFoundError(kind, name, available_names(kind))
     if len(candidates) > 1:
-        raise DuplicatePluginError(
-            kind, name, [_describe(_distribution(ep), ep.value) for ep in candidates]
-        )
+        raise DuplicatePluginError(kind, name, [_describe(_distribution(ep), ep.value) for ep in candidates])
     entry_point = candidates[0]
     dist = _distribution(entry_point)
     _check_core_version(name, dist)
@@ -215,11 +215,9 @@ def _check_core_version(name: str, dist: Distribution | None) -> None:
             )
 
 
-def _check_class(name: str, obj: object, base: type[_T], kind: str) -> type[_T]:
+def _check_class(name: str, obj: object, base: type, kind: str) -> type:
     if not (isinstance(obj, type) and issubclass(obj, base)):
-        raise PluginTypeError(
-            f"{kind} {name!r} is {obj!r}, not a subclass of {base.__name__}", obj=obj
-        )
+        raise PluginTypeError(f"{kind} {name!r} is {obj!r}, not a subclass of {base.__name__}", obj=obj)
     if inspect.isabstract(obj):
         missing = ", ".join(sorted(getattr(obj, "__abstractmethods__", ())))
         raise PluginTypeError(
@@ -228,12 +226,12 @@ def _check_class(name: str, obj: object, base: type[_T], kind: str) -> type[_T]:
     return obj
 
 
-def _check_serializer(name: str, obj: object) -> object:
+def _check_serializer(name: str, obj: object) -> type[BaseEncoder] | BaseEncoder:
     from jamsession._serializer import BaseEncoder
 
     if isinstance(obj, BaseEncoder):
         return obj
-    return _check_class(name, obj, BaseEncoder, "serializer")
+    return cast("type[BaseEncoder]", _check_class(name, obj, BaseEncoder, "serializer"))
 
 
 def _describe(dist: Distribution | None, target: str | None) -> str:

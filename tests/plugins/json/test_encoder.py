@@ -1,3 +1,4 @@
+import contextlib
 import json
 import math
 
@@ -27,8 +28,6 @@ class TestJsonConformance(SerializerConformance):
         return JsonEncoder
 
 
-
-
 @given(st.dictionaries(json_text, json_values))
 def test_results_are_the_standard_library_s(data: dict[str, object]) -> None:
     standard = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
@@ -38,10 +37,8 @@ def test_results_are_the_standard_library_s(data: dict[str, object]) -> None:
 
 @given(st.binary())
 def test_loads_of_arbitrary_bytes_gives_a_dict_or_the_typed_error(blob: bytes) -> None:
-    try:
+    with contextlib.suppress(SerializationError):
         assert isinstance(JsonEncoder.loads(blob), dict)
-    except SerializationError:
-        pass
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])

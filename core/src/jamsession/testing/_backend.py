@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, ClassVar
 
 import pytest
@@ -167,10 +168,8 @@ class BackendConformance:
         session_ids = [await store.create("alice", {"n": i}) for i in range(20)]
 
         async def update(session_id: str) -> None:
-            try:
+            with contextlib.suppress(JamSessionNotFound):
                 await store.update(session_id, {"n": -1})
-            except JamSessionNotFound:
-                pass
 
         await asyncio.gather(
             *(op for sid in session_ids for op in (update(sid), store.delete(sid), update(sid)))
@@ -355,7 +354,9 @@ class BackendConformance:
 
     # -- optional: listing and purging ----------------------------------------------
 
-    async def test_list_sessions_gives_the_live_sessions_of_a_key(self, store: BaseAsyncSessionModule) -> None:
+    async def test_list_sessions_gives_the_live_sessions_of_a_key(
+        self, store: BaseAsyncSessionModule
+    ) -> None:
         if not store.supports_listing:
             pytest.skip(f"{type(store).__name__} does not declare supports_listing")
         first = await store.create("alice", {"device": "phone"})

@@ -16,14 +16,16 @@ from jamsession._serializer import BaseEncoder
 SAMPLES: dict[type, list[Any]] = {
     dict: [{}, {"a": {"b": {"c": [1, {"d": None}]}}}, {"": 0, "ключ": "значение"}],
     list: [[], [1, "two", [3.0, None]], [[[[]]]]],
-    str: ["", "plain", "Zoë 😀 ∑", "quote\" back\\slash \n\t\x00", "x" * 10_000],
+    str: ["", "plain", "Zoë 😀 ∑", 'quote" back\\slash \n\t\x00', "x" * 10_000],
     int: [0, -1, 2**31, -(2**53), 2**63 - 1, 2**64, -(2**100)],
     float: [0.0, -1.5, 1e300, 5e-324, 0.1],
     bool: [True, False],
     type(None): [None],
     bytes: [b"", b"\x00\xff" * 100],
-    dt.datetime: [dt.datetime(2026, 11, 27, 12, 30, 1, 123456, tzinfo=dt.UTC),
-                  dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.timezone(dt.timedelta(hours=-5)))],
+    dt.datetime: [
+        dt.datetime(2026, 11, 27, 12, 30, 1, 123456, tzinfo=dt.UTC),
+        dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ],
     dt.date: [dt.date(2026, 11, 27), dt.date(1, 1, 1)],
     uuid.UUID: [uuid.UUID("12345678-1234-5678-1234-567812345678")],
     decimal.Decimal: [decimal.Decimal("3.14159"), decimal.Decimal("-1E+30")],
@@ -93,7 +95,7 @@ class SerializerConformance:
                 serializer.dumps({"v": value})
 
     def test_naive_datetimes_are_never_silently_shifted(self, serializer: BaseEncoder) -> None:
-        naive = dt.datetime(2026, 11, 27, 12, 0)  # noqa: DTZ001 - naive on purpose
+        naive = dt.datetime(2026, 11, 27, 12, 0)
         try:
             result = serializer.loads(serializer.dumps({"v": naive}))["v"]
         except UnsupportedTypeError:

@@ -37,25 +37,23 @@ def _check(value: object) -> bool:
     value a typed error instead.
     """
     big = False
-    pending = [value]
+    pending: list[Any] = [value]
     while pending:
         item = pending.pop()
         kind = type(item)
         if kind is dict:
-            for key, child in item.items():  # type: ignore[attr-defined]
+            for key, child in item.items():
                 if type(key) is not str:
-                    raise UnsupportedTypeError(
-                        f"JSON object keys must be str, not {type(key).__name__}"
-                    )
+                    raise UnsupportedTypeError(f"JSON object keys must be str, not {type(key).__name__}")
                 pending.append(child)
         elif kind is list or kind is tuple:
-            pending.extend(item)  # type: ignore[call-overload]
+            pending.extend(item)
         elif kind is str or kind is bool or item is None:
             continue
         elif kind is int:
             big = big or item not in _INT_RANGE
         elif kind is float:
-            if not math.isfinite(item):  # type: ignore[arg-type]
+            if not math.isfinite(item):
                 raise UnsupportedTypeError(f"{item!r} is not valid JSON")
         else:
             _refuse(item)

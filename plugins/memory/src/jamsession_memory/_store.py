@@ -6,6 +6,7 @@ import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+
 from jamsession import (
     BaseEncoder,
     BaseLogger,
@@ -154,4 +155,3 @@ class MemorySessions(RecordSessionModule):
         for raw_id in expired:
             self._drop(raw_id)
         return len(expired)
-

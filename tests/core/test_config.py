@@ -1,0 +1,121 @@
+"""open() and from_config(): names, files, environment, precedence and mistakes."""
+
+from pathlib import Path
+
+import pytest
+
+import jamsession
+from jamsession import ConfigError, InvalidKeyError, JamSessionEmptyAESKey, PluginNotFoundError
+from jamsession_memory import MemorySessions
+
+KEY = jamsession.generate_key()
+
+
+def test_open_by_name_with_options() -> None:
+    store = jamsession.open("memory", default_ttl=60, max_sessions=10)
+    assert isinstance(store, MemorySessions)
+    assert (60, 10) == (store.default_ttl, store.max_sessions)
+
+
+def test_open_defaults_to_memory() -> None:
+    assert isinstance(jamsession.open(), MemorySessions)
+
+
+def test_unknown_option_names_it_suggests_and_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError) as caught:
+        jamsession.open("memory", default_tll=60)
+    message = str(caught.value)
+    assert "'default_tll'" in message
+    assert "did you mean 'default_ttl'?" in message
+    assert "max_sessions" in message
+
+
+def test_mistyped_value_fails_at_start_up() -> None:
+    with pytest.raises(ConfigError, match="default_ttl must be a positive number"):
+        jamsession.open("memory", default_ttl="an hour")
+
+
+def test_crypt_without_a_key_fails_with_the_fix() -> None:
+    with pytest.raises(JamSessionEmptyAESKey, match="jamsession keygen"):
+        jamsession.open("memory", is_session_crypt=True)
+
+
+def test_toml_file(tmp_path: Path) -> None:
+    config = tmp_path / "sessions.toml"
+    config.write_text(
+        '[jamsession]\nbackend = "memory"\nserializer = "json"\ndefault_ttl = 120\n'
+        f'is_session_crypt = true\nsession_aes_secret = "{KEY}"\n'
+    )
+    store = jamsession.from_config(config)
+    assert isinstance(store, MemorySessions)
+    assert (120, True) == (store.default_ttl, store.is_session_crypt)
+
+
+def test_toml_file_without_a_table(tmp_path: Path) -> None:
+    config = tmp_path / "sessions.toml"
+    config.write_text('backend = "memory"\nmax_sessions = 5\n')
+    assert 5 == jamsession.from_config(config).max_sessions  # type: ignore[attr-defined]
+
+
+def test_file_mistakes_name_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    with pytest.raises(ConfigError, match="does not exist"):
+        jamsession.from_config(missing)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("backend = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        jamsession.from_config(broken)
+    typo = tmp_path / "typo.toml"
+    typo.write_text('backend = "memory"\nmax_sesions = 5\n')
+    with pytest.raises(ConfigError, match=r"from .*typo.toml.*did you mean 'max_sessions'"):
+        jamsession.from_config(typo)
+
+
+def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAMSESSION_AES_SECRET", KEY)
+    store = jamsession.from_config({"backend": "memory", "is_session_crypt": True})
+    assert store.is_session_crypt
+
+
+def test_precedence_arguments_then_environment_then_file_then_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = {"backend": "memory", "default_ttl": 10, "max_sessions": 10}
+    monkeypatch.setenv("JAMSESSION_DEFAULT_TTL", "20")
+    monkeypatch.setenv("JAMSESSION_MAX_SESSIONS", "20")
+    store = jamsession.from_config(source, max_sessions=30)
+    assert (20, 30, False) == (store.default_ttl, store.max_sessions, store.sliding_expiry)  # type: ignore[attr-defined]
+
+
+def test_environment_values_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAMSESSION_BACKEND", "memory")
+    monkeypatch.setenv("JAMSESSION_CRYPT", "yes")
+    monkeypatch.setenv("JAMSESSION_AES_SECRET", f"{jamsession.generate_key()},{KEY}")
+    monkeypatch.setenv("JAMSESSION_DEFAULT_TTL", "1.5")
+    monkeypatch.setenv("JAMSESSION_SLIDING_EXPIRY", "on")
+    store = jamsession.open()
+    assert (True, 1.5, True) == (store.is_session_crypt, store.default_ttl, store.sliding_expiry)  # type: ignore[attr-defined]
+
+
+def test_bad_environment_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAMSESSION_CRYPT", "perhaps")
+    with pytest.raises(ConfigError, match="JAMSESSION_CRYPT='perhaps' is not a boolean"):
+        jamsession.open("memory")
+
+
+def test_unknown_environment_variables_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAMSESSION_DEFAULT_TLL", "5")
+    with pytest.raises(ConfigError, match="environment variable JAMSESSION_DEFAULT_TLL"):
+        jamsession.open("memory")
+
+
+def test_test_suite_variables_are_not_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAMSESSION_TEST_MONGODB_URL", "mongodb://127.0.0.1:1")
+    assert isinstance(jamsession.open("memory"), MemorySessions)
+
+
+def test_bad_key_and_unknown_backend_fail_at_start_up() -> None:
+    with pytest.raises(InvalidKeyError):
+        jamsession.open("memory", is_session_crypt=True, session_aes_secret="short")
+    with pytest.raises(PluginNotFoundError):
+        jamsession.from_config({"backend": "nope"})

@@ -1,0 +1,80 @@
+import base64
+
+import pytest
+
+from jamsession import InvalidKeyError, InvalidSessionToken, JamSessionEmptyAESKey, generate_key
+from jamsession._crypto import PURPOSE_DATA, PURPOSE_ID, KeyRing, b64decode, b64encode, parse_key
+
+
+def test_generated_keys_are_256_bit_url_safe_base64() -> None:
+    key = generate_key()
+    assert 32 == len(base64.urlsafe_b64decode(key))
+    assert generate_key() != key
+
+
+@pytest.mark.parametrize("form", ["raw", "text", "text-unpadded", "text-bytes"])
+def test_keys_are_accepted_raw_or_as_base64_text(form: str) -> None:
+    raw = bytes(range(32))
+    text = base64.urlsafe_b64encode(raw).decode()
+    given = {"raw": raw, "text": text, "text-unpadded": text.rstrip("="), "text-bytes": text.encode()}[form]
+    assert raw == parse_key(given)
+
+
+@pytest.mark.parametrize("bad", [b"short", "not base64 !!", "A" * 44, b"\x00" * 31, ""])
+def test_wrong_keys_are_refused_with_the_fix(bad: bytes | str) -> None:
+    with pytest.raises(InvalidKeyError, match="jamsession keygen"):
+        parse_key(bad)
+
+
+def test_no_key_means_empty_key_error() -> None:
+    with pytest.raises(JamSessionEmptyAESKey):
+        KeyRing([])
+
+
+def test_round_trip_and_purpose_binding() -> None:
+    ring = KeyRing(generate_key())
+    sealed = ring.encrypt(b"payload", PURPOSE_ID)
+    assert b"payload" == ring.decrypt(sealed, PURPOSE_ID)
+    with pytest.raises(InvalidSessionToken):
+        ring.decrypt(sealed, PURPOSE_DATA)
+
+
+def test_rotation_newest_encrypts_all_decrypt() -> None:
+    old, new = generate_key(), generate_key()
+    sealed_with_old = KeyRing(old).encrypt(b"x", PURPOSE_ID)
+    rotated = KeyRing([old, new])
+    assert b"x" == rotated.decrypt(sealed_with_old, PURPOSE_ID)
+    # New ciphertexts are made with the last (newest) key.
+    assert b"x" == KeyRing(new).decrypt(rotated.encrypt(b"x", PURPOSE_ID), PURPOSE_ID)
+    with pytest.raises(InvalidSessionToken):
+        KeyRing(old).decrypt(rotated.encrypt(b"x", PURPOSE_ID), PURPOSE_ID)
+
+
+def test_every_truncation_and_bit_flip_is_detected() -> None:
+    ring = KeyRing(generate_key())
+    sealed = ring.encrypt(b"session-id", PURPOSE_ID)
+    for end in range(len(sealed)):
+        with pytest.raises(InvalidSessionToken):
+            ring.decrypt(sealed[:end], PURPOSE_ID)
+    for bit in range(len(sealed) * 8):
+        flipped = bytearray(sealed)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises(InvalidSessionToken):
+            ring.decrypt(bytes(flipped), PURPOSE_ID)
+
+
+def test_nonces_differ_between_encryptions() -> None:
+    ring = KeyRing(generate_key())
+    assert ring.encrypt(b"same", PURPOSE_ID) != ring.encrypt(b"same", PURPOSE_ID)
+
+
+@pytest.mark.parametrize("text", ["a", "ab=c", "YQ==", "a+b/", "é", "\x00", "\ud800", "ab cd"])
+def test_b64decode_refuses_anything_but_url_safe_base64(text: str) -> None:
+    with pytest.raises(InvalidSessionToken):
+        b64decode(text)
+
+
+def test_b64_round_trip() -> None:
+    for size in range(40):
+        data = bytes(range(size))
+        assert data == b64decode(b64encode(data))

@@ -1,0 +1,122 @@
+"""Hook plugins: lifecycle events and CLI commands, through real entry points."""
+
+import subprocess
+import sys
+from typing import Any
+
+from tests.core.conftest import MakeDistribution
+
+import jamsession
+from jamsession import hookimpl
+from jamsession._hooks import fingerprint, get_plugin_manager
+from jamsession_memory import MemorySessions
+
+AUDIT_PLUGIN = """
+from jamsession import hookimpl
+
+EVENTS = []
+
+@hookimpl
+def jamsession_session_created(store, session_key, fingerprint):
+    EVENTS.append(("created", session_key, fingerprint))
+
+@hookimpl
+def jamsession_session_reworked(store, old_fingerprint, new_fingerprint):
+    EVENTS.append(("reworked", old_fingerprint, new_fingerprint))
+
+@hookimpl
+def jamsession_session_deleted(store, fingerprint):
+    EVENTS.append(("deleted", fingerprint))
+
+@hookimpl
+def jamsession_sessions_cleared(store, session_key):
+    EVENTS.append(("cleared", session_key))
+"""
+
+COMMAND_PLUGIN = """
+import click
+from jamsession import hookimpl
+
+@click.command("hello")
+def hello():
+    click.echo("hello from a plugin")
+
+@hookimpl
+def jamsession_add_commands(cli):
+    cli.add_command(hello)
+"""
+
+
+async def test_an_audit_plugin_observes_the_lifecycle(make_distribution: MakeDistribution) -> None:
+    make_distribution(
+        "jamsession-audit",
+        entry_points={"jamsession.plugins": {"audit": "jamsession_audit"}},
+        modules={"jamsession_audit.py": AUDIT_PLUGIN},
+    )
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    session_id = await store.create("alice", {})
+    new_id = await store.rework(session_id)
+    await store.delete(new_id)
+    await store.clear("alice")
+    await store.delete("garbage")  # not a session: no event
+
+    from jamsession_audit import EVENTS  # type: ignore[import-not-found]
+
+    first = fingerprint(store.__decode_session_id__(session_id))
+    second = fingerprint(store.__decode_session_id__(new_id))
+    assert [
+        ("created", "alice", first),
+        ("reworked", first, second),
+        ("deleted", second),
+        ("cleared", "alice"),
+    ] == EVENTS
+    # A fingerprint never contains the token it names.
+    assert first not in session_id
+
+
+def test_unobserved_methods_are_not_wrapped() -> None:
+    store = MemorySessions()
+    for name in ("create", "rework", "delete", "clear"):
+        assert getattr(MemorySessions, name) is getattr(store, name).__func__
+
+
+async def test_only_observed_methods_are_wrapped() -> None:
+    class CreationsOnly:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        @hookimpl
+        def jamsession_session_created(self, store: Any, session_key: str, fingerprint: str) -> None:
+            self.seen.append(session_key)
+
+    plugin = CreationsOnly()
+    get_plugin_manager().register(plugin)
+    store = MemorySessions()
+    assert "create" in vars(store)
+    assert "get" not in vars(store)
+    assert "delete" not in vars(store)
+    await store.create("bob", {})
+    assert ["bob"] == plugin.seen
+
+
+def test_a_broken_hook_plugin_is_skipped(make_distribution: MakeDistribution) -> None:
+    make_distribution(
+        "jamsession-broken-hooks",
+        entry_points={"jamsession.plugins": {"broken": "jamsession_broken_hooks"}},
+        modules={"jamsession_broken_hooks.py": "raise ImportError('nope')\n"},
+    )
+    assert isinstance(jamsession.open("memory"), MemorySessions)
+
+
+def test_a_plugin_adds_a_cli_command(make_distribution: MakeDistribution) -> None:
+    site = make_distribution(
+        "jamsession-hello",
+        entry_points={"jamsession.plugins": {"hello": "jamsession_hello"}},
+        modules={"jamsession_hello.py": COMMAND_PLUGIN},
+    )
+    run = [sys.executable, "-m", "jamsession._cli"]
+    env = {"PYTHONPATH": str(site), "PATH": ""}
+    result = subprocess.run([*run, "hello"], capture_output=True, text=True, env=env, check=True)
+    assert "hello from a plugin\n" == result.stdout
+    listing = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env, check=True)
+    assert "hello" in listing.stdout
