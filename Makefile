@@ -28,13 +28,13 @@ types: $(VENV)/.installed
 	$(BIN)/mypy $(SOURCES)
 
 pytest: $(VENV)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
 
 docs: $(VENV)/.installed
-	$(BIN)/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 docs-serve: $(VENV)/.installed
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 stress: $(VENV)/.installed
 	$(BIN)/pytest -m slow
