@@ -53,7 +53,9 @@ class BaseAsyncSessionModule(abc.ABC):
     serialization, logging and lifecycle hooks.
 
     Args:
-        id_factory: Makes a new raw session ID; the default is a uuid4.
+        id_factory: Makes a new raw session ID; the default is a uuid4 (122
+            bits from the OS CSPRNG). Raw IDs must be printable ASCII of at
+            most 512 characters; any other client-supplied ID is foreign.
         is_session_crypt: Encrypt session IDs (and the data at rest) with
             AES-256-GCM.
         session_aes_secret: The key: 32 raw bytes, their URL-safe base64 text,

@@ -160,25 +160,30 @@ def _unknown_option(
 
 
 def _from_text(name: str, text: str, parameter: inspect.Parameter | None) -> Any:
-    """Turn an environment variable's text into the kind of value the option takes."""
-    default = None if parameter is None else parameter.default
-    lowered = text.strip().lower()
-    if name in {"backend", "serializer", "session_aes_secret"}:
+    """Turn an environment variable's text into the kind of value the option takes.
+
+    The option's annotation says which kind: ``bool``, a number, or text
+    (``none`` stands for ``None`` where the annotation allows it).
+    """
+    if name in {"backend", "serializer", "session_aes_secret"} or parameter is None:
         return text
-    if isinstance(default, bool) or name == "is_session_crypt":
+    annotation = str(parameter.annotation)
+    lowered = text.strip().lower()
+    if "None" in annotation and lowered in {"", "none", "null"}:
+        return None
+    if annotation.startswith("bool") or isinstance(parameter.default, bool):
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
         raise ConfigError(f"{_env_name(name)}={text!r} is not a boolean: use true or false")
-    if lowered in {"", "none", "null"}:
-        return None
-    for number in (int, float):
+    numbers = [kind for kind in (int, float) if kind.__name__ in annotation]
+    for number in numbers:
         try:
             return number(text)
         except ValueError:
             continue
-    if isinstance(default, (int, float)):
+    if numbers and "str" not in annotation:
         raise ConfigError(f"{_env_name(name)}={text!r} is not a number")
     return text
 
