@@ -1,0 +1,5 @@
+"""SQLite backend."""
+
+from jamsession_sqlite._store import SqliteSessions
+
+__all__ = ["SqliteSessions"]

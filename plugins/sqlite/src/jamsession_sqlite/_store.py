@@ -1,0 +1,291 @@
+"""``SqliteSessions``: sessions in one SQLite file, shared by every process that opens it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from jamsession import (
+    BaseEncoder,
+    BaseLogger,
+    ConfigError,
+    JsonEncoder,
+    RecordSessionModule,
+    SecretInput,
+    StoredSession,
+    default_id_factory,
+)
+
+from jamsession_sqlite._failures import open_error, operation_error
+from jamsession_sqlite._group_commit import GroupCommit, Returns, Statement
+from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
+
+Synchronous = Literal["off", "normal", "full", "extra"]
+
+_SYNCHRONOUS = ("off", "normal", "full", "extra")
+
+# A record is live while it has no expiry or its expiry is after "now".
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+_INSERT = Statement(
+    "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)",
+    writes=True,
+    returns=Returns.NOTHING,
+)
+_FETCH = Statement(f"SELECT data FROM sessions WHERE id = ? AND {_LIVE}", writes=False, returns=Returns.ROWS)
+_FETCH_EXTENDING = Statement(
+    f"UPDATE sessions SET expires_at = ? WHERE id = ? AND {_LIVE} RETURNING data",
+    writes=True,
+    returns=Returns.ROWS,
+)
+_REPLACE = Statement(
+    "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
+    f" WHERE id = ? AND {_LIVE}",
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
+# One statement: of concurrent moves, from this process or another, the first
+# to run re-keys the row and the others find no live row under the old ID.
+_MOVE = Statement(
+    f"UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND {_LIVE}",
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
+_REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Returns.NOTHING)
+_REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
+_LIST_KEY = Statement(
+    f"SELECT id, data, created_at, expires_at FROM sessions WHERE session_key = ? AND {_LIVE}"
+    " ORDER BY created_at",
+    writes=False,
+    returns=Returns.ROWS,
+)
+# Oldest expiries first, from the expiry index: each batch touches only the
+# rows it removes, so no purge holds the write lock for long.
+_PURGE = Statement(
+    "DELETE FROM sessions WHERE rowid IN"
+    " (SELECT rowid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
+
+
+class SqliteSessions(RecordSessionModule):
+    """Sessions in an SQLite file: durable, and shared by every process that opens the file.
+
+    The file is created, with its schema, when the store is built; building
+    the store also checks that the file is usable (a directory, a file that
+    is not SQLite, a read-only location, a schema from a newer version all
+    raise :class:`~jamsession.ConfigError` there, before any request). The
+    connection itself opens on first use, or on ``async with``; call
+    :meth:`aclose` (or leave the ``async with`` block) to close it.
+
+    Several processes, such as the workers of a web server, may share one
+    file: SQLite's WAL mode lets readers proceed while one process writes,
+    and writers wait for each other up to ``busy_timeout``. Operations from
+    concurrent coroutines are sent to SQLite together, in one transaction
+    (group commit), so throughput grows with concurrency.
+
+    Args:
+        path: The SQLite file. Created when missing; it must not be shared
+            with other applications' tables (its ``user_version`` holds the
+            schema version). Its ``-wal`` and ``-shm`` companions live next to it.
+        synchronous: SQLite's ``PRAGMA synchronous`` in WAL mode:
+
+            * ``"normal"`` (default): an operation that has returned survives a
+              crash or kill of the process; a power loss or OS crash may undo
+              the last operations before it (the file stays intact).
+            * ``"full"``: each commit is flushed to disk (``fsync``) before the
+              operation returns, so it also survives power loss. Group commit
+              shares one flush among all the operations of a batch.
+            * ``"extra"``: as ``"full"``, and also flushes the directory.
+            * ``"off"``: never flushes; a process crash loses nothing, but a
+              power loss may corrupt the file. For scratch data only.
+        busy_timeout: Seconds to wait for another process's write lock before
+            failing with :class:`~jamsession.BackendUnavailableError`.
+        mmap_size: Bytes of the file read through a memory map instead of
+            ``read`` calls; keeps lookups in large files fast. ``0`` turns it off.
+        cache_size: SQLite's page cache per connection, in KiB.
+
+    The other arguments are :class:`~jamsession.RecordSessionModule`'s.
+    ``jamsession gc`` (or :meth:`purge_expired`) removes expired sessions in
+    batches of :attr:`purge_batch_size`, so other processes are never held
+    up for long.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        id_factory: Callable[[], str] = default_id_factory,
+        is_session_crypt: bool = False,
+        session_aes_secret: SecretInput | None = None,
+        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
+        logger: BaseLogger | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        default_ttl: float | None = None,
+        sliding_expiry: bool = False,
+        clock: Callable[[], float] = time.time,
+        synchronous: Synchronous = "normal",
+        busy_timeout: float = 5.0,
+        mmap_size: int = 256 * 1024 * 1024,
+        cache_size: int = 8192,
+    ) -> None:
+        self.path = _check_path(path)
+        self.synchronous: Synchronous = _check_synchronous(synchronous)
+        self.busy_timeout = _check_number("busy_timeout", busy_timeout, minimum=0)
+        self.mmap_size = _check_int("mmap_size", mmap_size)
+        self.cache_size = _check_int("cache_size", cache_size)
+        super().__init__(
+            id_factory,
+            is_session_crypt,
+            session_aes_secret,
+            serializer,
+            logger,
+            default_ttl=default_ttl,
+            sliding_expiry=sliding_expiry,
+            clock=clock,
+        )
+        self._prepare_file()
+        self._commit = GroupCommit(self._connect, self._operation_error, self.busy_timeout)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]} path={self.path!r}>"
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> SqliteSessions:
+        await self._commit.connect()
+        return self
+
+    async def aclose(self) -> None:
+        """Finish queued operations and close the connection. Safe to call twice.
+
+        .. versionadded:: 0.1
+        """
+        await self._commit.aclose()
+
+    def _prepare_file(self) -> None:
+        """Create or migrate the file now, so a bad ``path`` fails when the store is built."""
+        try:
+            check_sqlite_version()
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        except (sqlite3.Error, SchemaError) as exc:
+            raise open_error(self.path, exc) from exc
+        try:
+            prepare(connection, time.monotonic() + self.busy_timeout)
+        except (sqlite3.Error, SchemaError) as exc:
+            raise open_error(self.path, exc) from exc
+        finally:
+            connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        # Runs on aiosqlite's thread. Autocommit mode: transactions are the
+        # group commit's explicit BEGIN/COMMIT, never sqlite3's implicit ones.
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            # PRAGMA takes no parameters; every value here was validated above.
+            connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            connection.execute(f"PRAGMA mmap_size = {self.mmap_size}")
+            connection.execute(f"PRAGMA cache_size = {-self.cache_size}")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _operation_error(self, exc: BaseException) -> Any:
+        return operation_error(self.path, exc)
+
+    # -- the storage primitives ---------------------------------------------------------
+
+    async def _insert(self, record: StoredSession) -> None:
+        await self._commit.run(
+            _INSERT,
+            record.raw_id,
+            _key_bytes(record.session_key),
+            record.blob,
+            record.created_at,
+            record.created_at,
+            record.expires_at,
+        )
+
+    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+        if extend_to is None:
+            rows = await self._commit.run(_FETCH, raw_id, now)
+        else:
+            rows = await self._commit.run(_FETCH_EXTENDING, extend_to, raw_id, now)
+        return rows[0][0] if rows else None
+
+    async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+        changed: int = await self._commit.run(_REPLACE, blob, now, extend_to, raw_id, now)
+        return changed == 1
+
+    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+        changed: int = await self._commit.run(_MOVE, new_raw_id, now, raw_id, now)
+        return changed == 1
+
+    async def _remove(self, raw_id: str) -> None:
+        await self._commit.run(_REMOVE, raw_id)
+
+    async def _remove_key(self, session_key: str) -> None:
+        await self._commit.run(_REMOVE_KEY, _key_bytes(session_key))
+
+    async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
+        rows = await self._commit.run(_LIST_KEY, _key_bytes(session_key), now)
+        return [
+            StoredSession(raw_id, session_key, blob, created_at, expires_at)
+            for raw_id, blob, created_at, expires_at in rows
+        ]
+
+    async def _purge(self, now: float, limit: int) -> int:
+        removed: int = await self._commit.run(_PURGE, now, limit)
+        return removed
+
+
+def _key_bytes(session_key: str) -> bytes:
+    # Any str is a valid key, lone surrogates included.
+    return session_key.encode("utf-8", "surrogatepass")
+
+
+def _check_path(path: object) -> str:
+    if path is None:
+        raise ConfigError("the sqlite backend needs `path`: the SQLite file to keep sessions in")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"path must be a file path (str or os.PathLike), not {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("path must be a non-empty file path")
+    if text == ":memory:" or text.startswith("file:"):
+        raise ConfigError(
+            f"path must be a file on disk, not {text!r}; for sessions held in memory use backend='memory'"
+        )
+    # Absolute: the connection opens lazily, perhaps after a chdir.
+    resolved = Path(os.path.abspath(Path(text).expanduser()))
+    if resolved.is_dir():
+        raise ConfigError(f"path {text!r} is a directory: give a file path, such as {text}/sessions.db")
+    if not resolved.parent.is_dir():
+        raise ConfigError(f"the directory of path {text!r} does not exist: create it first")
+    return str(resolved)
+
+
+def _check_synchronous(value: object) -> Synchronous:
+    if isinstance(value, str) and value.lower() in _SYNCHRONOUS:
+        return value.lower()  # type: ignore[return-value]  # checked against the literal's values
+    raise ConfigError(f"synchronous must be one of {', '.join(map(repr, _SYNCHRONOUS))}, not {value!r}")
+
+
+def _check_number(name: str, value: object, *, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise ConfigError(f"{name} must be a number of seconds >= {minimum}, not {value!r}")
+    return float(value)
+
+
+def _check_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be an int >= 0, not {value!r}")
+    return value
