@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from jamsession._errors import JamSessionError
+from jamsession._scaffold import new_plugin
 
 _CONFIG = click.argument("config", type=click.Path(exists=True, dir_okay=False), envvar="JAMSESSION_CONFIG")
 
@@ -46,6 +47,9 @@ class PluginCommands(click.Group):
 @click.version_option(package_name="jamsession")
 def cli() -> None:
     """jamsession: async server-side sessions with pluggable backends."""
+
+
+cli.add_command(new_plugin)
 
 
 @cli.command()
