@@ -1,0 +1,184 @@
+"""Timing: a session's whole life, phase by phase, with the subjects taking turns.
+
+One *repeat* runs the five operations in order, each as a *phase* over the
+same number of sessions: ``create`` makes them, ``get`` reads them,
+``update`` rewrites them, ``rework`` moves each to a new ID and ``delete``
+ends them, so a store holds as many sessions after a repeat as before it.
+Within a phase, every subject of the group runs in turn (the order rotates
+from repeat to repeat) before the next phase starts: a subject and its
+baseline are timed moments apart, so load from elsewhere on the machine
+lands on both alike, and their ratio, repeat by repeat, is *paired*.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: The operations, in the order one repeat runs them.
+OPS = ("create", "get", "update", "rework", "delete")
+
+
+class Subject(Protocol):
+    """Anything with the seed's five per-session methods: a jamsession store, a baseline, a peer."""
+
+    async def create(self, session_key: str, data: dict[str, Any], /) -> str: ...
+    async def get(self, session_id: str, /) -> dict[str, Any] | None: ...
+    async def update(self, session_id: str, data: dict[str, Any], /) -> None: ...
+    async def rework(self, session_id: str, /) -> str: ...
+    async def delete(self, session_id: str, /) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+SubjectFactory = Callable[[], Awaitable[Subject]]
+
+
+class BenchmarkError(RuntimeError):
+    """A subject did not do what it was asked (a lost session, say): its timings would lie."""
+
+
+@dataclass
+class Group:
+    """Subjects timed side by side on one workload."""
+
+    backend: str
+    payload: str
+    concurrency: int
+    #: Sessions per phase.
+    sessions: int
+    data: dict[str, Any]
+    subjects: dict[str, SubjectFactory]
+    repeats: int
+    #: Sessions already stored in every subject before the first repeat (informational).
+    stored: int = 0
+
+    @property
+    def title(self) -> str:
+        mode = "sequential" if self.concurrency == 1 else f"{self.concurrency} concurrent"
+        return f"{self.backend} · {self.payload} · {mode}"
+
+
+@dataclass
+class GroupResult:
+    """Seconds per operation, one sample per repeat, for each subject and operation."""
+
+    group: Group
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    #: Longest session ID each subject handed out.
+    token_lengths: dict[str, int] = field(default_factory=dict)
+
+    def median(self, subject: str, op: str) -> float:
+        return statistics.median(self.samples[subject][op])
+
+
+def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    """``numerator[i] / denominator[i]`` for each repeat ``i``."""
+    if len(numerator) != len(denominator):
+        raise ValueError("paired samples must come from the same repeats")
+    return [n / d for n, d in zip(numerator, denominator, strict=True)]
+
+
+def rotated(names: Sequence[str], repeat: int) -> list[str]:
+    """``names`` rotated by ``repeat``: each subject leads some repeats, trails others."""
+    if not names:
+        return []
+    shift = repeat % len(names)
+    return [*names[shift:], *names[:shift]]
+
+
+async def run_group(group: Group, advance: Callable[[int], None]) -> GroupResult:
+    """Build the subjects, warm them up, and time ``group.repeats`` repeats of the five phases."""
+    result = GroupResult(group)
+    subjects: dict[str, Subject] = {}
+    try:
+        for name, factory in group.subjects.items():
+            subjects[name] = await factory()
+            result.samples[name] = {op: [] for op in OPS}
+            result.token_lengths[name] = 0
+        names = list(subjects)
+        # Connections, pools, indexes and caches are made before any timing.
+        warm_up = min(group.sessions, max(group.concurrency, 20))
+        for name in names:
+            await _lifecycle(subjects[name], group, warm_up)
+        advance(1)
+        for repeat in range(group.repeats):
+            order = rotated(names, repeat)
+            tokens: dict[str, list[str]] = {name: [] for name in names}
+            for op in OPS:
+                # Garbage from the last phase is collected before, not during, this one.
+                gc.collect()
+                for name in order:
+                    items = _keys(group.sessions) if op == "create" else tokens[name]
+                    elapsed, tokens[name] = await timed_phase(
+                        subjects[name], op, items, group.data, group.concurrency
+                    )
+                    result.samples[name][op].append(elapsed / group.sessions)
+                    if op in ("create", "rework"):
+                        longest = max(map(len, tokens[name]))
+                        result.token_lengths[name] = max(result.token_lengths[name], longest)
+            advance(1)
+    finally:
+        for subject in subjects.values():
+            await subject.aclose()
+    return result
+
+
+async def _lifecycle(subject: Subject, group: Group, sessions: int) -> None:
+    tokens: list[str] = _keys(sessions)
+    for op in OPS:
+        _, tokens = await timed_phase(subject, op, tokens, group.data, group.concurrency)
+
+
+def _keys(count: int) -> list[str]:
+    return [f"user-{i}" for i in range(count)]
+
+
+async def timed_phase(
+    subject: Subject, op: str, items: list[str], data: dict[str, Any], concurrency: int
+) -> tuple[float, list[str]]:
+    """Run ``op`` over ``items`` from ``concurrency`` coroutines; seconds taken and the live IDs.
+
+    ``items`` are session keys for ``create`` and session IDs otherwise.
+    """
+    if concurrency <= 1:
+        started = time.perf_counter()
+        tokens = await _run(subject, op, items, data)
+        return time.perf_counter() - started, tokens
+    shares = [items[i::concurrency] for i in range(concurrency)]
+    started = time.perf_counter()
+    results = await asyncio.gather(*(_run(subject, op, share, data) for share in shares))
+    elapsed = time.perf_counter() - started
+    return elapsed, [token for share in results for token in share]
+
+
+async def _run(subject: Subject, op: str, items: list[str], data: dict[str, Any]) -> list[str]:
+    # One loop per operation, with the bound method looked up once, so the
+    # loop itself costs every subject the same few tens of nanoseconds.
+    if op == "create":
+        create = subject.create
+        return [await create(key, data) for key in items]
+    if op == "get":
+        get = subject.get
+        for token in items:
+            if await get(token) is None:
+                raise BenchmarkError(f"{type(subject).__name__}.get lost a session it had just stored")
+        return items
+    if op == "update":
+        update = subject.update
+        for token in items:
+            await update(token, data)
+        return items
+    if op == "rework":
+        rework = subject.rework
+        return [await rework(token) for token in items]
+    if op == "delete":
+        delete = subject.delete
+        for token in items:
+            await delete(token)
+        return []
+    raise ValueError(f"unknown operation {op!r}")

@@ -1,0 +1,78 @@
+"""How big a run is: ``full`` (``make bench``), ``quick`` (a few minutes) and ``smoke`` (``make test``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and repeat counts of one run."""
+
+    name: str
+    #: Repeats of every lifecycle group (each gives one paired sample per operation).
+    repeats: int
+    #: Sessions per phase, by backend.
+    sessions: dict[str, int]
+    #: Session data of the lifecycle groups, by name in :data:`~benchmarks._payloads.PAYLOADS`.
+    payloads: tuple[str, ...]
+    #: Concurrent coroutines of the lifecycle groups; 1 means sequential.
+    concurrency: tuple[int, ...]
+    #: Stored sessions at which ``get`` is timed; the first is the reference.
+    scaling_sizes: tuple[int, ...]
+    scaling_gets: int
+    scaling_repeats: int
+    #: Stored sessions of the Jam library comparison -> sessions per phase there.
+    jamlib_sessions: dict[int, int]
+    jamlib_repeats: int
+    #: Start-ups of each command timed.
+    startup_repeats: int
+
+    def sessions_for(self, backend: str, concurrency: int) -> int:
+        """Sessions per phase: at least two per coroutine, so every coroutine waits on another."""
+        return max(self.sessions[backend], 2 * concurrency)
+
+
+FULL = Settings(
+    name="full",
+    repeats=7,
+    sessions={"memory": 2000, "sqlite": 500, "mongodb": 150},
+    payloads=("typical", "4KiB"),
+    concurrency=(1, 100),
+    scaling_sizes=(1_000, 10_000, 100_000, 1_000_000),
+    scaling_gets=2000,
+    scaling_repeats=7,
+    jamlib_sessions={100: 40, 1_000: 20, 10_000: 10},
+    jamlib_repeats=3,
+    startup_repeats=25,
+)
+
+QUICK = Settings(
+    name="quick",
+    repeats=3,
+    sessions={"memory": 500, "sqlite": 150, "mongodb": 50},
+    payloads=("typical", "4KiB"),
+    concurrency=(1, 100),
+    scaling_sizes=(1_000, 10_000, 100_000),
+    scaling_gets=500,
+    scaling_repeats=3,
+    jamlib_sessions={100: 10, 1_000: 5},
+    jamlib_repeats=2,
+    startup_repeats=6,
+)
+
+SMOKE = Settings(
+    name="smoke",
+    repeats=1,
+    sessions={"memory": 40, "sqlite": 20, "mongodb": 10},
+    payloads=("typical",),
+    concurrency=(1, 10),
+    scaling_sizes=(100, 1_000),
+    scaling_gets=50,
+    scaling_repeats=1,
+    jamlib_sessions={10: 3, 100: 3},
+    jamlib_repeats=1,
+    startup_repeats=1,
+)
+
+SETTINGS = {settings.name: settings for settings in (FULL, QUICK, SMOKE)}
