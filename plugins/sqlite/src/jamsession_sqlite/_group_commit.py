@@ -1,22 +1,24 @@
 """Group commit: the statements of many coroutines in one thread hop and one transaction.
 
 aiosqlite runs each call on the connection's own thread; the hop there and
-back costs far more than SQLite's work on a session row. So the statements
-of all coroutines that are ready at once go over in one hop, and when any of
-them writes, in one ``BEGIN IMMEDIATE ... COMMIT``.
+back costs far more than SQLite's work on a session row. So:
 
-The batching needs no timer and no extra task. The first caller to find the
-connection idle becomes the *leader*: it sends its statement at once (a lone
-caller pays exactly one hop, nothing more). Callers arriving while a batch is
-in flight wait in line. When the batch ends, its followers are woken, and
-only after them the leader, which then hands the lead to the first one in
-line; by then every woken caller has queued its next statement, so under
-load each hop carries about one statement per concurrent caller.
+* A caller that finds nothing in flight sends its statement alone, at once,
+  in one hop: a lone caller pays exactly one hop, nothing more.
+* Callers arriving while something is in flight queue their statement in a
+  line and start one *drain*: a single hop whose function, on the
+  connection's thread, takes everything in the line, runs it as one batch
+  (one ``BEGIN IMMEDIATE ... COMMIT`` when any statement writes), wakes
+  that batch's callers, and takes the line again, until it finds it empty.
+  While a batch runs, the callers of the previous one are woken and queue
+  their next statements, so under load each batch carries about one
+  statement per concurrent caller, and the thread never waits to be woken.
 
 Each statement still succeeds or fails on its own: a failing statement is
 undone alone and reported to its caller only. A failure of the transaction
 itself (the disk is full, the lock cannot be had within ``busy_timeout``)
-fails every statement of the batch, and nothing of it is committed.
+fails every statement of the batch, and nothing of it is committed. A
+caller learns its outcome only after its batch has committed.
 """
 
 from __future__ import annotations
@@ -25,16 +27,18 @@ import asyncio
 import copy
 import enum
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import aiosqlite
 
 from jamsession import BackendUnavailableError, JamSessionError
 
+from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._schema import is_busy
 
 # aiosqlite hands every call to the connection's thread through
@@ -47,8 +51,8 @@ if not callable(getattr(aiosqlite.Connection, "_execute", None)):  # pragma: no 
         f"{getattr(aiosqlite, '__version__', '?')} lacks: install a supported aiosqlite (>=0.20,<0.23)"
     )
 
-#: Most statements sent in one hop: keeps each write transaction, during
-#: which other processes wait for the lock, short.
+#: Most statements run in one transaction: keeps each write transaction,
+#: during which other processes wait for the lock, short.
 MAX_BATCH = 256
 
 
@@ -78,18 +82,46 @@ class Failed:
         self.error = error
 
 
-#: Sent to a waiting caller instead of an outcome: it leads the next batch.
-_LEAD = object()
-
-
 class _Entry:
     __slots__ = ("future", "outcome", "params", "statement")
 
-    def __init__(self, statement: Statement, params: tuple[Any, ...]) -> None:
+    def __init__(
+        self, statement: Statement, params: tuple[Any, ...], future: asyncio.Future[Any] | None = None
+    ) -> None:
         self.statement = statement
         self.params = params
-        self.future: asyncio.Future[Any] | None = None
+        self.future = future
         self.outcome: Any = None
+
+
+class _Line:
+    """Statements waiting for the drain; shared by the event loop and the connection's thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[_Entry] = deque()
+        #: A drain is running, or about to: it will take what is put in the line.
+        self.draining = False
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def put(self, entry: _Entry) -> bool:
+        """Queue ``entry``; ``True`` when the caller must start a drain."""
+        with self._lock:
+            self._entries.append(entry)
+            start = not self.draining
+            self.draining = True
+        return start
+
+    def take(self, limit: int) -> list[_Entry]:
+        """Up to ``limit`` entries; when none are left, the drain ends (atomically with finding so)."""
+        with self._lock:
+            entries = self._entries
+            if not entries:
+                self.draining = False
+                return []
+            return [entries.popleft() for _ in range(min(limit, len(entries)))]
 
 
 class GroupCommit:
@@ -100,6 +132,7 @@ class GroupCommit:
             aiosqlite's thread, once, on first use.
         translate: Turns an exception from SQLite into the typed error callers get.
         busy_timeout: Seconds a batch keeps retrying when the file is locked.
+        checkpointer: Started with the connection, told of every write, stopped with it.
     """
 
     def __init__(
@@ -107,43 +140,52 @@ class GroupCommit:
         connect: Callable[[], sqlite3.Connection],
         translate: Callable[[BaseException], JamSessionError],
         busy_timeout: float,
+        checkpointer: Checkpointer,
     ) -> None:
         self._connect = connect
+        self._checkpointer = checkpointer
         self._translate = translate
         self._busy_timeout = busy_timeout
         self._connection: aiosqlite.Connection | None = None
         self._raw: sqlite3.Connection | None = None
-        self._leading = False
-        self._waiting: deque[_Entry] = deque()
+        # The connection's ``_execute``, bound once it is open (see top).
+        self._execute: Callable[..., Awaitable[Any]] | None = None
+        self._line = _Line()
+        self._single_in_flight = False
+        self._drains: set[asyncio.Task[None]] = set()
         self._closed = False
-        self._idle: asyncio.Event | None = None
         #: Hops made to the connection's thread so far.
         self.hops = 0
 
     async def run(self, statement: Statement, *params: Any) -> Any:
         """Execute ``statement``; its result as ``statement.returns`` says, or its typed error."""
+        execute = self._execute
+        line = self._line
+        if execute is not None and not self._single_in_flight and not line.draining:
+            # Nothing in flight: this statement goes alone, at once.
+            self._single_in_flight = True
+            self.hops += 1
+            try:
+                outcome = await execute(
+                    _run_single, self._raw, statement, params, self._busy_timeout, self._checkpointer
+                )
+            finally:
+                self._single_in_flight = False
+            if type(outcome) is Failed:
+                self._raise(outcome)
+            return outcome
         if self._closed:
             raise BackendUnavailableError("the session store is closed")
-        entry = _Entry(statement, params)
-        if self._leading:
-            future = entry.future = asyncio.get_running_loop().create_future()
-            self._waiting.append(entry)
-            try:
-                outcome = await future
-            except asyncio.CancelledError:
-                if future.done() and not future.cancelled() and future.result() is _LEAD:
-                    # Cancelled right after being handed the lead: pass it on.
-                    self._pass_lead()
-                raise
-            if outcome is not _LEAD:
-                return self._unwrap(outcome)
-        else:
-            self._leading = True
-        try:
-            await self._lead(entry)
-        finally:
-            self._pass_lead()
-        return self._unwrap(entry.outcome)
+        future = asyncio.get_running_loop().create_future()
+        if line.put(_Entry(statement, params, future)):
+            drain = asyncio.create_task(self._drain())
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+        # If this caller is cancelled now, its statement may still run.
+        outcome = await future
+        if type(outcome) is Failed:
+            self._raise(outcome)
+        return outcome
 
     async def connect(self) -> None:
         """Open the connection now rather than on first use."""
@@ -152,80 +194,57 @@ class GroupCommit:
     async def aclose(self) -> None:
         """Let queued statements finish, then close the connection. Safe to call twice."""
         self._closed = True
-        while self._leading:
-            self._idle = asyncio.Event()
-            await self._idle.wait()
-        connection, self._connection, self._raw = self._connection, None, None
-        if connection is not None:
+        while self._drains:
+            await asyncio.wait(list(self._drains))
+        connection, execute = self._connection, self._execute
+        self._connection, self._raw, self._execute = None, None, None
+        if connection is not None and execute is not None:
+            # Both queued behind any statement still on the thread.
+            await execute(self._checkpointer.stop)
             await connection.close()
 
-    # -- the leader -----------------------------------------------------------------
+    # -- the drain ------------------------------------------------------------------
 
-    async def _lead(self, entry: _Entry) -> None:
-        batch = [entry]
-        waiting = self._waiting
-        while waiting and len(batch) < MAX_BATCH:
-            follower = waiting.popleft()
-            if not cast("asyncio.Future[Any]", follower.future).cancelled():
-                batch.append(follower)
+    async def _drain(self) -> None:
         try:
-            connection, raw = await self._open()
-        except asyncio.CancelledError:
-            # Nothing was sent: the followers go back to the head of the line.
-            waiting.extendleft(reversed(batch[1:]))
+            execute, raw = await self._open()
+        except asyncio.CancelledError as exc:
+            self._fail_line(exc)
             raise
-        except Exception as exc:  # noqa: BLE001 - every caller of the batch gets it, typed
-            self._fail(batch, exc)
+        except Exception as exc:  # noqa: BLE001 - the callers get it, typed
+            self._fail_line(exc)
             return
-        loop = asyncio.get_running_loop()
-        execute = cast("Callable[..., Awaitable[None]]", connection._execute)  # noqa: SLF001 - see top
         self.hops += 1
         try:
-            # Once awaited, the batch is on the thread's queue: if this caller
-            # is cancelled now, the batch still runs and the thread still
-            # delivers the followers' outcomes.
-            await execute(_run_batch, raw, batch, self._busy_timeout, loop, self._deliver)
+            # The drain keeps the thread until the line is empty; each batch's
+            # callers are woken from there, as soon as it has committed.
+            await execute(
+                _drain_line, raw, self._line, self._busy_timeout, self._checkpointer, asyncio.get_running_loop()
+            )
         except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the thread is gone; every caller gets it, typed
-            self._fail(batch, exc)
+            raise  # the loop is closing; the thread finishes the line on its own
+        except Exception as exc:  # noqa: BLE001 - the thread is gone; the callers get it, typed
+            self._fail_line(exc)
 
-    def _pass_lead(self) -> None:
-        waiting = self._waiting
-        while waiting:
-            future = cast("asyncio.Future[Any]", waiting.popleft().future)
-            if not future.done():
-                future.set_result(_LEAD)
-                return
-        self._leading = False
-        if self._idle is not None:
-            self._idle.set()
-
-    def _fail(self, batch: list[_Entry], exc: BaseException) -> None:
+    def _fail_line(self, exc: BaseException) -> None:
         failed = Failed(exc)
-        for entry in batch:
-            entry.outcome = failed
-        self._deliver(batch)
+        while batch := self._line.take(MAX_BATCH):
+            for entry in batch:
+                entry.outcome = failed
+            _deliver(batch)
 
-    @staticmethod
-    def _deliver(batch: list[_Entry]) -> None:
-        for entry in batch[1:]:
-            future = cast("asyncio.Future[Any]", entry.future)
-            if not future.done():
-                future.set_result(entry.outcome)
-
-    def _unwrap(self, outcome: Any) -> Any:
-        if type(outcome) is not Failed:
-            return outcome
+    def _raise(self, outcome: Failed) -> NoReturn:
         cause = outcome.error
+        if isinstance(cause, asyncio.CancelledError):
+            raise BackendUnavailableError("the session store was closed before the operation ran")
         if isinstance(cause, JamSessionError):
             # Already typed, and maybe shared by a whole batch: each caller
             # raises its own copy, chained to the original's cause.
             raise copy.copy(cause) from cause.__cause__
         raise self._translate(cause) from cause
 
-    async def _open(self) -> tuple[aiosqlite.Connection, sqlite3.Connection]:
-        if self._connection is None or self._raw is None:
+    async def _open(self) -> tuple[Callable[..., Awaitable[Any]], sqlite3.Connection]:
+        if self._execute is None or self._raw is None:
             if self._closed:
                 raise BackendUnavailableError("the session store is closed")
             opened: list[sqlite3.Connection] = []
@@ -233,6 +252,7 @@ class GroupCommit:
             def connector() -> sqlite3.Connection:
                 raw = self._connect()
                 opened.append(raw)
+                self._checkpointer.start()
                 return raw
 
             connection = aiosqlite.Connection(connector, iter_chunk_size=64)
@@ -241,39 +261,77 @@ class GroupCommit:
             except Exception as exc:
                 raise self._translate(exc) from exc
             self._connection, self._raw = connection, opened[0]
-        return self._connection, self._raw
+            self._execute = cast("Callable[..., Awaitable[Any]]", connection._execute)  # noqa: SLF001 - see top
+        return self._execute, self._raw
+
+
+def _deliver(batch: list[_Entry]) -> None:
+    for entry in batch:
+        future = cast("asyncio.Future[Any]", entry.future)
+        if not future.done():
+            future.set_result(entry.outcome)
 
 
 # -- on the connection's thread -------------------------------------------------------
 
 
-def _run_batch(
+def _drain_line(
     raw: sqlite3.Connection,
-    batch: list[_Entry],
+    line: _Line,
     busy_timeout: float,
+    checkpointer: Checkpointer,
     loop: asyncio.AbstractEventLoop,
-    deliver: Callable[[list[_Entry]], None],
 ) -> None:
-    outcomes = _execute(raw, batch, time.monotonic() + busy_timeout)
-    for entry, outcome in zip(batch, outcomes, strict=True):
-        entry.outcome = outcome
-    if len(batch) > 1:
-        # The leader learns its own outcome from aiosqlite; the followers
-        # are woken from here, before it.
+    while batch := line.take(MAX_BATCH):
+        outcomes = _execute_batch(raw, batch, time.monotonic() + busy_timeout, checkpointer)
+        for entry, outcome in zip(batch, outcomes, strict=True):
+            entry.outcome = outcome
         try:
-            loop.call_soon_threadsafe(deliver, batch)
-        except RuntimeError:  # pragma: no cover - the loop closed under us; no one is waiting
-            pass
+            loop.call_soon_threadsafe(_deliver, batch)
+        except RuntimeError:  # pragma: no cover - the loop has closed: no one is waiting any more
+            while line.take(MAX_BATCH):
+                pass
+            return
 
 
-def _execute(raw: sqlite3.Connection, batch: list[_Entry], deadline: float) -> list[Any]:
+def _run_single(
+    raw: sqlite3.Connection,
+    statement: Statement,
+    params: tuple[Any, ...],
+    busy_timeout: float,
+    checkpointer: Checkpointer,
+) -> Any:
+    try:
+        # One statement is atomic on its own: no BEGIN/COMMIT needed.
+        outcome = _apply(raw, statement, params)
+        if statement.writes:
+            checkpointer.wrote(1)
+        return outcome
+    except sqlite3.Error as exc:
+        if not is_busy(exc):
+            return Failed(exc)
+    except Exception as exc:  # noqa: BLE001 - handed back to the caller, typed there
+        return Failed(exc)
+    # Locked past SQLite's own busy handler: the general path retries.
+    (outcome,) = _execute_batch(
+        raw, [_Entry(statement, params)], time.monotonic() + busy_timeout, checkpointer
+    )
+    return outcome
+
+
+def _execute_batch(
+    raw: sqlite3.Connection, batch: list[_Entry], deadline: float, checkpointer: Checkpointer
+) -> list[Any]:
     attempt = 0
     while True:
         try:
             if len(batch) == 1:
-                # One statement is atomic on its own: no BEGIN/COMMIT needed.
-                return [_apply(raw, batch[0])]
-            return _transaction(raw, batch)
+                outcome = _apply(raw, batch[0].statement, batch[0].params)
+                checkpointer.wrote(batch[0].statement.writes)
+                return [outcome]
+            outcomes = _transaction(raw, batch)
+            checkpointer.wrote(sum(entry.statement.writes for entry in batch))
+            return outcomes
         except sqlite3.Error as exc:
             if raw.in_transaction:
                 _rollback(raw)
@@ -296,7 +354,7 @@ def _transaction(raw: sqlite3.Connection, batch: list[_Entry]) -> list[Any]:
     outcomes: list[Any] = []
     for entry in batch:
         try:
-            outcomes.append(_apply(raw, entry))
+            outcomes.append(_apply(raw, entry.statement, entry.params))
         except sqlite3.Error as exc:
             if is_busy(exc) or not raw.in_transaction:
                 raise  # the transaction itself failed: the whole batch retries or fails
@@ -307,9 +365,8 @@ def _transaction(raw: sqlite3.Connection, batch: list[_Entry]) -> list[Any]:
     return outcomes
 
 
-def _apply(raw: sqlite3.Connection, entry: _Entry) -> Any:
-    statement = entry.statement
-    cursor = raw.execute(statement.sql, entry.params)
+def _apply(raw: sqlite3.Connection, statement: Statement, params: tuple[Any, ...]) -> Any:
+    cursor = raw.execute(statement.sql, params)
     if statement.returns is Returns.ROWS:
         return cursor.fetchall()
     if statement.returns is Returns.ROWCOUNT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import time
@@ -20,6 +21,7 @@ from jamsession import (
     default_id_factory,
 )
 
+from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._failures import open_error, operation_error
 from jamsession_sqlite._group_commit import GroupCommit, Returns, Statement
 from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
@@ -27,6 +29,9 @@ from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 Synchronous = Literal["off", "normal", "full", "extra"]
 
 _SYNCHRONOUS = ("off", "normal", "full", "extra")
+
+#: Bytes the WAL file is truncated back to after a burst of writes.
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 # A record is live while it has no expiry or its expiry is after "now".
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -58,9 +63,9 @@ _MOVE = Statement(
 )
 _REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Returns.NOTHING)
 _REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
+# Unordered: list_sessions sorts, and the key index alone answers this.
 _LIST_KEY = Statement(
-    f"SELECT id, data, created_at, expires_at FROM sessions WHERE session_key = ? AND {_LIVE}"
-    " ORDER BY created_at",
+    f"SELECT id, data, created_at, expires_at FROM sessions WHERE session_key = ? AND {_LIVE}",
     writes=False,
     returns=Returns.ROWS,
 )
@@ -152,7 +157,9 @@ class SqliteSessions(RecordSessionModule):
             clock=clock,
         )
         self._prepare_file()
-        self._commit = GroupCommit(self._connect, self._operation_error, self.busy_timeout)
+        self._commit = GroupCommit(
+            self._connect, self._operation_error, self.busy_timeout, Checkpointer(self._plain_connection)
+        )
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]} path={self.path!r}>"
@@ -184,15 +191,22 @@ class SqliteSessions(RecordSessionModule):
         finally:
             connection.close()
 
+    def _plain_connection(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+
     def _connect(self) -> sqlite3.Connection:
         # Runs on aiosqlite's thread. Autocommit mode: transactions are the
         # group commit's explicit BEGIN/COMMIT, never sqlite3's implicit ones.
-        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        connection = self._plain_connection()
         try:
             # PRAGMA takes no parameters; every value here was validated above.
             connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             connection.execute(f"PRAGMA mmap_size = {self.mmap_size}")
             connection.execute(f"PRAGMA cache_size = {-self.cache_size}")
+            # The checkpointer thread does it, off the request path.
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+            # After a burst, the WAL is cut back to this size once reset.
+            connection.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
         except BaseException:
             connection.close()
             raise
@@ -280,7 +294,12 @@ def _check_synchronous(value: object) -> Synchronous:
 
 
 def _check_number(name: str, value: object, *, minimum: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < minimum
+    ):
         raise ConfigError(f"{name} must be a number of seconds >= {minimum}, not {value!r}")
     return float(value)
 

@@ -1,0 +1,89 @@
+"""Checkpoints off the request path: the WAL is copied back into the file from a thread of its own.
+
+By default SQLite checkpoints inside whichever commit pushes the WAL past
+1000 pages: that one operation then also copies the pages and, with
+``synchronous=NORMAL``, waits for two ``fsync`` calls; tens of milliseconds
+on a request that would take a tenth of one. Here the store's connection
+turns that off and this thread checkpoints instead, once enough has been
+written or a moment has passed since the last write.
+
+Checkpoints are ``PASSIVE``: they never wait for or block readers and
+writers, in this process or another. Every process sharing the file runs
+its own checkpointer; whichever gets there first does the work.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+
+#: Write statements after which a checkpoint is due (about 1000 WAL pages,
+#: SQLite's own default threshold, for session-sized rows).
+WRITES_PER_CHECKPOINT = 400
+
+#: Seconds after a write before its pages are checkpointed at the latest.
+IDLE_CHECKPOINT_DELAY = 0.5
+
+
+class Checkpointer:
+    """A daemon thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` when nudged.
+
+    Args:
+        connect: Opens a connection to the file; called on the thread.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._due = threading.Event()
+        self._stopping = False
+        self._writes = 0
+        # Daemon: a process that exits without closing the store must not
+        # hang on this thread; a checkpoint cut short is redone later.
+        self._thread = threading.Thread(target=self._run, name="jamsession-sqlite-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wrote(self, statements: int) -> None:
+        """Count write statements just committed; called on the connection's thread."""
+        self._writes += statements
+        if self._writes >= WRITES_PER_CHECKPOINT:
+            self._writes = 0
+            self._due.set()
+
+    def stop(self) -> None:
+        """End the thread after its current checkpoint; the file stays consistent either way."""
+        self._stopping = True
+        self._due.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            connection = self._connect()
+        except sqlite3.Error:
+            # Without it, SQLite still checkpoints when the last connection
+            # closes; the store's own errors will say what is wrong.
+            return
+        try:
+            while not self._stopping:
+                # A write since the last checkpoint gets one within the delay.
+                nudged = self._due.wait(IDLE_CHECKPOINT_DELAY)
+                self._due.clear()
+                if self._stopping:
+                    break
+                if nudged or self._writes:
+                    self._writes = 0
+                    self._checkpoint(connection)
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection) -> None:
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            # Busy with another process's checkpoint, or a transient I/O
+            # error: the next round tries again.
+            pass

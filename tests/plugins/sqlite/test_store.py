@@ -1,0 +1,315 @@
+"""What the SQLite backend offers beyond the shared contract: the file, its schema, its options."""
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+import jamsession
+from jamsession import BackendUnavailableError, ConfigError, generate_key
+from jamsession.testing import FakeClock
+from jamsession_sqlite import SqliteSessions
+from jamsession_sqlite import _schema, _store
+from jamsession_sqlite._group_commit import Returns, Statement
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteSessions]:
+    async with SqliteSessions(path=tmp_path / "sessions.db") as store:
+        yield store
+
+
+def read(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Query the file through a connection of the test's own."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+# -- the file and its schema --------------------------------------------------------------
+
+
+def test_building_the_store_creates_the_file_with_its_schema(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    SqliteSessions(path=path)
+    assert [(_schema.SCHEMA_VERSION,)] == read(path, "PRAGMA user_version")
+    assert [(_schema.APPLICATION_ID,)] == read(path, "PRAGMA application_id")
+    assert [("wal",)] == read(path, "PRAGMA journal_mode")
+    columns = [row[1] for row in read(path, "PRAGMA table_info(sessions)")]
+    assert ["id", "session_key", "data", "created_at", "updated_at", "expires_at"] == columns
+    indexes = {row[1] for row in read(path, "PRAGMA index_list(sessions)")}
+    assert {"sessions_by_key", "sessions_by_expiry"} <= indexes
+
+
+def test_jamsession_open_finds_the_backend_by_name(tmp_path: Path) -> None:
+    store = jamsession.open("sqlite", path=str(tmp_path / "s.db"), default_ttl=60)
+    assert isinstance(store, SqliteSessions)
+    assert 60 == store.default_ttl
+
+
+async def test_a_second_store_on_the_same_file_sees_the_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    async with SqliteSessions(path=path) as first:
+        session_id = await first.create("alice", {"n": 1})
+    async with SqliteSessions(path=path) as second:
+        assert {"n": 1} == await second.get(session_id)
+
+
+async def test_a_file_of_an_older_schema_version_is_migrated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sessions.db"
+    async with SqliteSessions(path=path) as store:
+        session_id = await store.create("alice", {"n": 1})
+    # A later release adds a step and bumps the version.
+    monkeypatch.setitem(_schema.MIGRATIONS, 2, ("ALTER TABLE sessions ADD COLUMN user_agent TEXT",))
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", 2)
+    async with SqliteSessions(path=path) as store:
+        assert {"n": 1} == await store.get(session_id)
+    assert [(2,)] == read(path, "PRAGMA user_version")
+    assert "user_agent" in [row[1] for row in read(path, "PRAGMA table_info(sessions)")]
+
+
+def test_a_file_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    SqliteSessions(path=path)
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {_schema.SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(ConfigError, match="newer jamsession-sqlite"):
+        SqliteSessions(path=path)
+    assert [(_schema.SCHEMA_VERSION + 1,)] == read(path, "PRAGMA user_version")
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    connection.close()
+    with pytest.raises(ConfigError, match="another application"):
+        SqliteSessions(path=path)
+    assert [("users",)] == read(path, "SELECT name FROM sqlite_schema")
+
+
+# -- bad paths fail when the store is built, typed, with the fix ----------------------------
+
+
+def test_a_file_that_is_not_sqlite_is_refused_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are not the pages you are looking for\n" * 200)
+    with pytest.raises(ConfigError, match="not an SQLite database"):
+        jamsession.open("sqlite", path=str(path))
+    assert path.read_bytes().startswith(b"these are not")
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        SqliteSessions(path=tmp_path)
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        SqliteSessions(path=tmp_path / "nowhere" / "sessions.db")
+
+
+def test_a_read_only_location_is_refused() -> None:
+    # /proc takes no new files, whoever runs the test (root included).
+    with pytest.raises(ConfigError, match="cannot open or create"):
+        SqliteSessions(path="/proc/sessions.db")
+
+
+def test_a_read_only_file_is_refused(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes to read-only files; covered by the read-only location test")
+    path = tmp_path / "sessions.db"
+    SqliteSessions(path=path)
+    path.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(ConfigError):
+            SqliteSessions(path=path)
+    finally:
+        tmp_path.chmod(0o755)
+
+
+@pytest.mark.parametrize("path", [None, "", "   ", ":memory:", "file:sessions.db?mode=memory", 42])
+def test_path_must_be_a_file_path(path: object) -> None:
+    with pytest.raises(ConfigError, match="path"):
+        SqliteSessions(path=path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("synchronous", "sometimes"),
+        ("synchronous", 1),
+        ("busy_timeout", -1),
+        ("busy_timeout", "5"),
+        ("busy_timeout", float("nan")),
+        ("busy_timeout", float("inf")),
+        ("busy_timeout", True),
+        ("mmap_size", -1),
+        ("mmap_size", 1.5),
+        ("cache_size", -5),
+    ],
+)
+def test_options_are_checked(tmp_path: Path, option: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=option):
+        SqliteSessions(path=tmp_path / "s.db", **{option: value})  # type: ignore[arg-type]
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize(("synchronous", "level"), [("off", 0), ("normal", 1), ("FULL", 2), ("extra", 3)])
+async def test_synchronous_is_applied_to_the_connection(tmp_path: Path, synchronous: str, level: int) -> None:
+    async with SqliteSessions(path=tmp_path / "s.db", synchronous=synchronous) as store:  # type: ignore[arg-type]
+        rows = await store._commit.run(Statement("PRAGMA synchronous", writes=False, returns=Returns.ROWS))
+    assert [(level,)] == rows
+
+
+# -- lifecycle ----------------------------------------------------------------------------
+
+
+async def test_operations_after_aclose_raise_a_typed_error(tmp_path: Path) -> None:
+    store = SqliteSessions(path=tmp_path / "s.db")
+    session_id = await store.create("alice", {})
+    await store.aclose()
+    await store.aclose()
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        await store.get(session_id)
+
+
+async def test_the_connection_opens_on_first_use_without_async_with(tmp_path: Path) -> None:
+    store = SqliteSessions(path=tmp_path / "s.db")
+    try:
+        assert await store.get(await store.create("alice", {"n": 1})) == {"n": 1}
+    finally:
+        await store.aclose()
+
+
+async def test_the_wal_is_folded_back_into_the_file_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path) as store:
+        for i in range(50):
+            await store.create("alice", {"i": i})
+    assert not Path(f"{path}-wal").exists()
+    assert [(50,)] == read(path, "SELECT count(*) FROM sessions")
+
+
+# -- what is stored, and how ------------------------------------------------------------
+
+
+async def test_the_session_key_is_stored_beside_the_id_not_in_it(store: SqliteSessions) -> None:
+    session_id = await store.create("alice@example.com", {})
+    assert [(session_id, b"alice@example.com")] == read(
+        Path(store.path), "SELECT id, session_key FROM sessions"
+    )
+
+
+async def test_any_string_is_a_session_key(store: SqliteSessions) -> None:
+    for key in ["\ud800 lone surrogate", "nul\x00inside", "Zoë 😀", ""]:
+        session_id = await store.create(key, {"k": 1})
+        assert [key] == [info.session_key for info in await store.list_sessions(key)]
+        await store.clear(key)
+        assert await store.get(session_id) is None
+
+
+async def test_data_is_encrypted_at_rest_when_crypt_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, is_session_crypt=True, session_aes_secret=generate_key()) as store:
+        await store.create("alice", {"secret": "hunter2"})
+    ((blob,),) = read(path, "SELECT data FROM sessions")
+    assert isinstance(blob, bytes)
+    assert b"hunter2" not in blob
+
+
+async def test_a_corrupted_row_reads_as_no_session_and_is_logged_without_data(
+    store: SqliteSessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    session_id = await store.create("alice", {"n": 1})
+    connection = sqlite3.connect(store.path)
+    connection.execute("UPDATE sessions SET data = ?", (b"\xffsecret-garbage",))
+    connection.commit()
+    connection.close()
+    with caplog.at_level(logging.WARNING, logger="jamsession"):
+        assert await store.get(session_id) is None
+        assert [] == await store.list_sessions("alice")
+    assert caplog.records
+    assert "secret-garbage" not in caplog.text
+    assert session_id not in caplog.text
+
+
+async def test_a_duplicate_id_from_the_id_factory_is_a_typed_error(tmp_path: Path) -> None:
+    async with SqliteSessions(path=tmp_path / "s.db", id_factory=lambda: "same-id") as store:
+        await store.create("alice", {"n": 1})
+        with pytest.raises(ConfigError, match="id_factory"):
+            await store.create("bob", {"n": 2})
+        assert {"n": 1} == await store.get("same-id")
+        assert [] == await store.list_sessions("bob")
+
+
+# -- expiry and purging ---------------------------------------------------------------
+
+
+async def test_purge_removes_at_most_limit_per_batch(store: SqliteSessions) -> None:
+    clock = FakeClock()
+    store.clock, store.default_ttl = clock, 10
+    for i in range(30):
+        await store.create("alice", {"i": i})
+    live = await store.create("bob", {})
+    store.default_ttl = None
+    forever = await store.create("carol", {})
+    clock.advance(11)
+    assert 12 == await store._purge(clock(), 12)
+    assert 12 == await store._purge(clock(), 12)
+    assert 7 == await store._purge(clock(), 12)
+    assert 0 == await store._purge(clock(), 12)
+    assert [(1,)] == read(Path(store.path), "SELECT count(*) FROM sessions")
+    assert {} == await store.get(forever)
+    del live
+
+
+async def test_purge_expired_runs_in_batches(store: SqliteSessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    store.clock, store.default_ttl = clock, 10
+    for i in range(25):
+        await store.create("alice", {"i": i})
+    clock.advance(11)
+    monkeypatch.setattr(SqliteSessions, "purge_batch_size", 10)
+    hops = store._commit.hops
+    assert 25 == await store.purge_expired()
+    assert 3 == store._commit.hops - hops
+
+
+# -- every lookup goes through an index -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "index"),
+    [
+        (_store._FETCH, "sqlite_autoindex_sessions_1"),
+        (_store._FETCH_EXTENDING, "sqlite_autoindex_sessions_1"),
+        (_store._REPLACE, "sqlite_autoindex_sessions_1"),
+        (_store._MOVE, "sqlite_autoindex_sessions_1"),
+        (_store._REMOVE, "sqlite_autoindex_sessions_1"),
+        (_store._LIST_KEY, "sessions_by_key"),
+        (_store._REMOVE_KEY, "sessions_by_key"),
+        (_store._PURGE, "sessions_by_expiry"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else value.sql.split()[0],
+)
+def test_statements_use_an_index_never_a_table_scan(tmp_path: Path, statement: Statement, index: str) -> None:
+    path = tmp_path / "s.db"
+    SqliteSessions(path=path)
+    placeholders = statement.sql.count("?")
+    plan = " | ".join(
+        str(row[3]) for row in read(path, f"EXPLAIN QUERY PLAN {statement.sql}", *[1] * placeholders)
+    )
+    assert index in plan, plan
+    assert "SCAN sessions" not in plan, plan
