@@ -11,8 +11,7 @@ import pytest_asyncio
 import jamsession
 from jamsession import BackendUnavailableError, ConfigError, generate_key
 from jamsession.testing import FakeClock
-from jamsession_sqlite import SqliteSessions
-from jamsession_sqlite import _schema, _store
+from jamsession_sqlite import SqliteSessions, _schema, _store
 from jamsession_sqlite._group_commit import Returns, Statement
 
 
@@ -29,6 +28,10 @@ def read(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
         return connection.execute(sql, params).fetchall()
     finally:
         connection.close()
+
+
+def wal_exists(path: Path) -> bool:
+    return Path(f"{path}-wal").exists()
 
 
 # -- the file and its schema --------------------------------------------------------------
@@ -198,7 +201,7 @@ async def test_the_wal_is_folded_back_into_the_file_on_close(tmp_path: Path) -> 
     async with SqliteSessions(path=path) as store:
         for i in range(50):
             await store.create("alice", {"i": i})
-    assert not Path(f"{path}-wal").exists()
+    assert not wal_exists(path)
     assert [(50,)] == read(path, "SELECT count(*) FROM sessions")
 
 

@@ -14,6 +14,7 @@ its own checkpointer; whichever gets there first does the work.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -36,7 +37,7 @@ class Checkpointer:
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
         self._due = threading.Event()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._writes = 0
         # Daemon: a process that exits without closing the store must not
         # hang on this thread; a checkpoint cut short is redone later.
@@ -54,7 +55,7 @@ class Checkpointer:
 
     def stop(self) -> None:
         """End the thread after its current checkpoint; the file stays consistent either way."""
-        self._stopping = True
+        self._stopping.set()
         self._due.set()
         if self._thread.is_alive():
             self._thread.join()
@@ -67,11 +68,11 @@ class Checkpointer:
             # closes; the store's own errors will say what is wrong.
             return
         try:
-            while not self._stopping:
+            while not self._stopping.is_set():
                 # A write since the last checkpoint gets one within the delay.
                 nudged = self._due.wait(IDLE_CHECKPOINT_DELAY)
                 self._due.clear()
-                if self._stopping:
+                if self._stopping.is_set():
                     break
                 if nudged or self._writes:
                     self._writes = 0
@@ -81,9 +82,7 @@ class Checkpointer:
 
     @staticmethod
     def _checkpoint(connection: sqlite3.Connection) -> None:
-        try:
+        # Busy with another process's checkpoint, or a transient I/O error:
+        # the next round tries again.
+        with contextlib.suppress(sqlite3.Error):
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error:
-            # Busy with another process's checkpoint, or a transient I/O
-            # error: the next round tries again.
-            pass

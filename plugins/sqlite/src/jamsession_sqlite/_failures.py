@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 
 from jamsession import BackendUnavailableError, ConfigError, JamSessionError, SerializationError
-
 from jamsession_sqlite._schema import SchemaError, is_busy
 
 
@@ -48,32 +47,42 @@ def operation_error(path: str, exc: BaseException) -> JamSessionError:
         # Binding failed: an ID that is not text, or not encodable.
         return ConfigError(f"id_factory must return text IDs ({type(exc).__name__})")
     if isinstance(exc, sqlite3.Error):
-        code = _primary_code(exc)
-        if is_busy(exc):
-            return BackendUnavailableError(
-                f"SQLite file {path!r} stayed locked by another connection for longer than "
-                f"busy_timeout: raise busy_timeout, or find the process holding a long transaction"
-            )
-        if code == sqlite3.SQLITE_TOOBIG:
-            return SerializationError("session data is too large for SQLite to store")
-        if code == sqlite3.SQLITE_FULL:
-            return BackendUnavailableError(f"the disk holding SQLite file {path!r} is full")
-        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN):
-            return BackendUnavailableError(
-                f"SQLite file {path!r} (or its -wal/-shm files) cannot be written by this process: "
-                f"check the permissions of the file and its directory"
-            )
-        if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-            return BackendUnavailableError(
-                f"SQLite file {path!r} is damaged: run `PRAGMA integrity_check` on it, "
-                f"or move it aside so a new one is created"
-            )
-        name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-        return BackendUnavailableError(f"SQLite file {path!r}: operation failed ({name})")
+        return _sqlite_error(path, exc)
     if isinstance(exc, ValueError):
         # aiosqlite's word for a connection whose thread has stopped.
         return BackendUnavailableError(f"the connection to SQLite file {path!r} is closed")
     return BackendUnavailableError(f"SQLite file {path!r}: operation failed ({type(exc).__name__})")
+
+
+def _sqlite_error(path: str, exc: sqlite3.Error) -> JamSessionError:
+    if is_busy(exc):
+        return BackendUnavailableError(
+            f"SQLite file {path!r} stayed locked by another connection for longer than "
+            f"busy_timeout: raise busy_timeout, or find the process holding a long transaction"
+        )
+    code = _primary_code(exc)
+    if code == sqlite3.SQLITE_TOOBIG:
+        return SerializationError("session data is too large for SQLite to store")
+    for codes, message in _UNAVAILABLE:
+        if code in codes:
+            return BackendUnavailableError(message.format(path=path))
+    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    return BackendUnavailableError(f"SQLite file {path!r}: operation failed ({name})")
+
+
+_UNAVAILABLE: tuple[tuple[frozenset[int], str], ...] = (
+    (frozenset({sqlite3.SQLITE_FULL}), "the disk holding SQLite file {path!r} is full"),
+    (
+        frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN}),
+        "SQLite file {path!r} (or its -wal/-shm files) cannot be written by this process: "
+        "check the permissions of the file and its directory",
+    ),
+    (
+        frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT}),
+        "SQLite file {path!r} is damaged: run `PRAGMA integrity_check` on it, "
+        "or move it aside so a new one is created",
+    ),
+)
 
 
 def _primary_code(exc: sqlite3.Error) -> int | None:

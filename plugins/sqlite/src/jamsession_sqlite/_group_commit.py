@@ -24,6 +24,7 @@ caller learns its outcome only after its batch has committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import enum
 import sqlite3
@@ -37,7 +38,6 @@ from typing import Any, NoReturn, cast
 import aiosqlite
 
 from jamsession import BackendUnavailableError, JamSessionError
-
 from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._schema import is_busy
 
@@ -153,7 +153,9 @@ class GroupCommit:
         self._line = _Line()
         self._single_in_flight = False
         self._drains: set[asyncio.Task[None]] = set()
+        # Closing: new statements are refused; shut: the connection is gone for good.
         self._closed = False
+        self._shut = False
         #: Hops made to the connection's thread so far.
         self.hops = 0
 
@@ -196,6 +198,7 @@ class GroupCommit:
         self._closed = True
         while self._drains:
             await asyncio.wait(list(self._drains))
+        self._shut = True
         connection, execute = self._connection, self._execute
         self._connection, self._raw, self._execute = None, None, None
         if connection is not None and execute is not None:
@@ -219,7 +222,12 @@ class GroupCommit:
             # The drain keeps the thread until the line is empty; each batch's
             # callers are woken from there, as soon as it has committed.
             await execute(
-                _drain_line, raw, self._line, self._busy_timeout, self._checkpointer, asyncio.get_running_loop()
+                _drain_line,
+                raw,
+                self._line,
+                self._busy_timeout,
+                self._checkpointer,
+                asyncio.get_running_loop(),
             )
         except asyncio.CancelledError:
             raise  # the loop is closing; the thread finishes the line on its own
@@ -245,7 +253,7 @@ class GroupCommit:
 
     async def _open(self) -> tuple[Callable[..., Awaitable[Any]], sqlite3.Connection]:
         if self._execute is None or self._raw is None:
-            if self._closed:
+            if self._shut:
                 raise BackendUnavailableError("the session store is closed")
             opened: list[sqlite3.Connection] = []
 
@@ -261,7 +269,7 @@ class GroupCommit:
             except Exception as exc:
                 raise self._translate(exc) from exc
             self._connection, self._raw = connection, opened[0]
-            self._execute = cast("Callable[..., Awaitable[Any]]", connection._execute)  # noqa: SLF001 - see top
+            self._execute = cast("Callable[..., Awaitable[Any]]", connection._execute)
         return self._execute, self._raw
 
 
@@ -375,7 +383,6 @@ def _apply(raw: sqlite3.Connection, statement: Statement, params: tuple[Any, ...
 
 
 def _rollback(raw: sqlite3.Connection) -> None:
-    try:
+    # An error here means SQLite has rolled back already.
+    with contextlib.suppress(sqlite3.Error):
         raw.execute("ROLLBACK")
-    except sqlite3.Error:  # pragma: no cover - SQLite rolled back already
-        pass

@@ -113,8 +113,7 @@ def _migrate(connection: sqlite3.Connection) -> None:
         (objects,) = connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         if application_id != 0 or version != 0 or objects != 0:
             raise SchemaError(
-                "the file is an SQLite database of another application; "
-                "give jamsession a file of its own"
+                "the file is an SQLite database of another application; give jamsession a file of its own"
             )
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     if version > SCHEMA_VERSION:

@@ -20,7 +20,6 @@ from jamsession import (
     StoredSession,
     default_id_factory,
 )
-
 from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._failures import open_error, operation_error
 from jamsession_sqlite._group_commit import GroupCommit, Returns, Statement
@@ -33,31 +32,35 @@ _SYNCHRONOUS = ("off", "normal", "full", "extra")
 #: Bytes the WAL file is truncated back to after a burst of writes.
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
-# A record is live while it has no expiry or its expiry is after "now".
-_LIVE = "(expires_at IS NULL OR expires_at > ?)"
-
+# Every statement is a literal: values are always bound, never formatted in.
+# A record is live while it has no expiry or its expiry is after "now" (the last ?).
 _INSERT = Statement(
     "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at)"
     " VALUES (?, ?, ?, ?, ?, ?)",
     writes=True,
     returns=Returns.NOTHING,
 )
-_FETCH = Statement(f"SELECT data FROM sessions WHERE id = ? AND {_LIVE}", writes=False, returns=Returns.ROWS)
+_FETCH = Statement(
+    "SELECT data FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    writes=False,
+    returns=Returns.ROWS,
+)
 _FETCH_EXTENDING = Statement(
-    f"UPDATE sessions SET expires_at = ? WHERE id = ? AND {_LIVE} RETURNING data",
+    "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
+    " RETURNING data",
     writes=True,
     returns=Returns.ROWS,
 )
 _REPLACE = Statement(
     "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    f" WHERE id = ? AND {_LIVE}",
+    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
 # One statement: of concurrent moves, from this process or another, the first
 # to run re-keys the row and the others find no live row under the old ID.
 _MOVE = Statement(
-    f"UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND {_LIVE}",
+    "UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
@@ -65,7 +68,8 @@ _REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Re
 _REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
 # Unordered: list_sessions sorts, and the key index alone answers this.
 _LIST_KEY = Statement(
-    f"SELECT id, data, created_at, expires_at FROM sessions WHERE session_key = ? AND {_LIVE}",
+    "SELECT id, data, created_at, expires_at FROM sessions"
+    " WHERE session_key = ? AND (expires_at IS NULL OR expires_at > ?)",
     writes=False,
     returns=Returns.ROWS,
 )

@@ -1,0 +1,158 @@
+"""One thread hop per operation, and one for many concurrent ones; failures stay with their caller."""
+
+import asyncio
+import itertools
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from jamsession import BackendUnavailableError, ConfigError, JamSessionNotFound
+from jamsession_sqlite import SqliteSessions
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteSessions]:
+    async with SqliteSessions(path=tmp_path / "sessions.db", default_ttl=3600) as store:
+        yield store
+
+
+async def test_each_sequential_operation_is_one_hop(store: SqliteSessions) -> None:
+    hops = store._commit.hops
+    session_id = await store.create("alice", {"n": 1})
+    await store.get(session_id)
+    await store.update(session_id, {"n": 2})
+    session_id = await store.rework(session_id)
+    await store.list_sessions("alice")
+    await store.delete(session_id)
+    await store.clear("alice")
+    assert 7 == store._commit.hops - hops
+
+
+async def test_sliding_expiry_reads_in_one_hop_too(store: SqliteSessions) -> None:
+    store.sliding_expiry = True
+    session_id = await store.create("alice", {"n": 1})
+    hops = store._commit.hops
+    assert {"n": 1} == await store.get(session_id)
+    assert 1 == store._commit.hops - hops
+
+
+async def test_concurrent_operations_share_hops(store: SqliteSessions) -> None:
+    hops = store._commit.hops
+    ids = await asyncio.gather(*(store.create(f"user{i}", {"i": i}) for i in range(200)))
+    found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
+    assert [{"i": i} for i in range(200)] == found
+    # One caller goes alone; the rest queue behind it and go together.
+    assert store._commit.hops - hops <= 6
+
+
+async def test_a_failing_statement_fails_only_its_caller(tmp_path: Path) -> None:
+    counter = itertools.count()
+    # Every third ID repeats the one before: those inserts hit the primary key.
+    ids = (f"id-{n - (n % 3 == 2)}" for n in counter)
+    async with SqliteSessions(path=tmp_path / "s.db", id_factory=lambda: next(ids)) as store:
+        results = await asyncio.gather(
+            *(store.create("alice", {"i": i}) for i in range(30)), return_exceptions=True
+        )
+        failed = [result for result in results if isinstance(result, BaseException)]
+        created = [result for result in results if isinstance(result, str)]
+        assert 10 == len(failed)
+        assert all(isinstance(error, ConfigError) for error in failed)
+        assert 20 == len(created) == len(await store.list_sessions("alice"))
+
+
+async def test_a_lock_held_briefly_by_another_connection_is_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, busy_timeout=10) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        pending = asyncio.gather(*(store.create("alice", {"i": i}) for i in range(20)))
+        await asyncio.sleep(0.2)  # the writes are now waiting for the lock
+        blocker.execute("COMMIT")
+        blocker.close()
+        assert 20 == len(set(await pending))
+        assert 20 == len(await store.list_sessions("alice"))
+
+
+async def test_a_lock_held_past_busy_timeout_is_a_typed_error_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, busy_timeout=0.2) as store:
+        kept = await store.create("alice", {"kept": True})
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            results = await asyncio.gather(
+                store.update(kept, {"kept": False}),
+                *(store.create("alice", {"i": i}) for i in range(10)),
+                return_exceptions=True,
+            )
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert all(isinstance(result, BackendUnavailableError) for result in results), results
+        assert "busy_timeout" in str(results[0])
+        assert "database is locked" not in str(results[0])
+        assert [{"kept": True}] == [info.data for info in await store.list_sessions("alice")]
+
+
+async def test_cancelled_callers_do_not_stall_the_others(store: SqliteSessions) -> None:
+    session_id = await store.create("alice", {"n": 0})
+    tasks = [asyncio.create_task(store.update(session_id, {"n": i})) for i in range(1, 101)]
+    await asyncio.sleep(0)
+    for task in tasks[::2]:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(result is None for result in results[1::2])
+    assert await store.get(session_id) is not None
+    # The line is still served: a new burst completes.
+    ids = await asyncio.gather(*(store.create("bob", {"i": i}) for i in range(20)))
+    assert 20 == len(await store.list_sessions("bob"))
+    assert {"i": 0} == await store.get(ids[0])
+
+
+async def test_concurrent_reworks_of_many_sessions_each_have_one_winner(store: SqliteSessions) -> None:
+    ids = [await store.create("alice", {"i": i}) for i in range(20)]
+    results = await asyncio.gather(
+        *(store.rework(session_id) for session_id in ids for _ in range(5)), return_exceptions=True
+    )
+    for i, session_id in enumerate(ids):
+        attempts = results[5 * i : 5 * i + 5]
+        winners = [result for result in attempts if isinstance(result, str)]
+        assert 1 == len(winners)
+        assert 4 == sum(isinstance(result, JamSessionNotFound) for result in attempts)
+        assert {"i": i} == await store.get(winners[0])
+        assert await store.get(session_id) is None
+
+
+async def test_aclose_lets_queued_operations_finish(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SqliteSessions(path=path)
+    pending = asyncio.gather(*(store.create("alice", {"i": i}) for i in range(50)))
+    await asyncio.sleep(0)
+    await store.aclose()
+    assert 50 == len(await pending)
+    async with SqliteSessions(path=path) as reopened:
+        assert 50 == len(await reopened.list_sessions("alice"))
+
+
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+async def test_many_concurrent_writers_lose_nothing(tmp_path: Path, synchronous: str) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, synchronous=synchronous) as store:  # type: ignore[arg-type]
+
+        async def worker(n: int) -> list[str]:
+            ids = []
+            for i in range(10):
+                session_id = await store.create(f"user{n}", {"n": n, "i": i})
+                await store.update(session_id, {"n": n, "i": i, "seen": True})
+                ids.append(session_id)
+            return ids
+
+        everything = await asyncio.gather(*(worker(n) for n in range(50)))
+    async with SqliteSessions(path=path) as reopened:
+        for n, ids in enumerate(everything):
+            assert [{"n": n, "i": i, "seen": True} for i in range(10)] == [
+                await reopened.get(session_id) for session_id in ids
+            ]
