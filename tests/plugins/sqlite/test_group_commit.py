@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from jamsession import BackendUnavailableError, ConfigError, JamSessionNotFound
+from jamsession.testing import FakeClock
 from jamsession_sqlite import SqliteSessions
 
 
@@ -156,3 +157,19 @@ async def test_many_concurrent_writers_lose_nothing(tmp_path: Path, synchronous:
             assert [{"n": n, "i": i, "seen": True} for i in range(10)] == [
                 await reopened.get(session_id) for session_id in ids
             ]
+
+
+async def test_concurrent_reads_each_get_their_own_answer(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with SqliteSessions(path=tmp_path / "s.db", default_ttl=10, clock=clock) as store:
+        old = await store.create("alice", {"old": True})
+        clock.advance(5)
+        fresh = await store.create("alice", {"fresh": True})
+        clock.advance(6)
+        hops = store._commit.hops
+        # The reads after the first go to SQLite as one lookup of many IDs.
+        ids = [fresh, old, fresh, "unknown", old, fresh, "unknown", fresh]
+        found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
+        assert 2 == store._commit.hops - hops
+        expected = [{"fresh": True} if session_id == fresh else None for session_id in ids]
+        assert expected == found

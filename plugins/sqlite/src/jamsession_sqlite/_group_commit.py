@@ -66,11 +66,18 @@ class Returns(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One SQL statement and what its caller gets back."""
+    """One SQL statement and what its caller gets back.
+
+    ``many``, for a read, runs a whole run of its calls in one statement:
+    given the calls' parameters, it returns their results in order. If it
+    fails, the calls are retried one by one, so that each caller gets its
+    own outcome.
+    """
 
     sql: str
     writes: bool
     returns: Returns
+    many: Callable[[sqlite3.Connection, list[tuple[Any, ...]]], list[Any]] | None = None
 
 
 class Failed:
@@ -360,17 +367,41 @@ def _transaction(raw: sqlite3.Connection, batch: list[_Entry]) -> list[Any]:
     # a read transaction that later wants to write could only fail instead.
     raw.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
     outcomes: list[Any] = []
-    for entry in batch:
-        try:
-            outcomes.append(_apply(raw, entry.statement, entry.params))
-        except sqlite3.Error as exc:
-            if is_busy(exc) or not raw.in_transaction:
-                raise  # the transaction itself failed: the whole batch retries or fails
-            outcomes.append(Failed(exc))  # only this statement was undone
-        except Exception as exc:  # noqa: BLE001 - a value sqlite3 cannot bind; nothing was run
-            outcomes.append(Failed(exc))
+    start, end = 0, len(batch)
+    while start < end:
+        statement = batch[start].statement
+        stop = start + 1
+        if statement.many is not None:
+            while stop < end and batch[stop].statement is statement:
+                stop += 1
+        if stop - start > 1:
+            outcomes.extend(_apply_many(raw, batch[start:stop]))
+        else:
+            outcomes.append(_apply_one(raw, batch[start]))
+        start = stop
     raw.execute("COMMIT")
     return outcomes
+
+
+def _apply_many(raw: sqlite3.Connection, run: list[_Entry]) -> list[Any]:
+    many = cast("Callable[[sqlite3.Connection, list[tuple[Any, ...]]], list[Any]]", run[0].statement.many)
+    try:
+        return many(raw, [entry.params for entry in run])
+    except Exception as exc:  # retried one by one below, each caller getting its own outcome
+        if isinstance(exc, sqlite3.Error) and (is_busy(exc) or not raw.in_transaction):
+            raise  # the transaction itself failed: the whole batch retries or fails
+    return [_apply_one(raw, entry) for entry in run]
+
+
+def _apply_one(raw: sqlite3.Connection, entry: _Entry) -> Any:
+    try:
+        return _apply(raw, entry.statement, entry.params)
+    except sqlite3.Error as exc:
+        if is_busy(exc) or not raw.in_transaction:
+            raise  # the transaction itself failed: the whole batch retries or fails
+        return Failed(exc)  # only this statement was undone
+    except Exception as exc:  # noqa: BLE001 - a value sqlite3 cannot bind; nothing was run
+        return Failed(exc)
 
 
 def _apply(raw: sqlite3.Connection, statement: Statement, params: tuple[Any, ...]) -> Any:

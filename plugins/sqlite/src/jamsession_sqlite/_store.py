@@ -22,7 +22,7 @@ from jamsession import (
 )
 from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._failures import open_error, operation_error
-from jamsession_sqlite._group_commit import GroupCommit, Returns, Statement
+from jamsession_sqlite._group_commit import MAX_BATCH, GroupCommit, Returns, Statement
 from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 
 Synchronous = Literal["off", "normal", "full", "extra"]
@@ -40,10 +40,34 @@ _INSERT = Statement(
     writes=True,
     returns=Returns.NOTHING,
 )
+
+
+def _fetch_many(connection: sqlite3.Connection, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Many ``_FETCH`` calls as one lookup: the rows each call would have returned."""
+    ids = [raw_id for raw_id, _ in calls]
+    # Padded to a power of two with repeats, so a handful of statement texts
+    # (all in sqlite3's statement cache) serve every batch size.
+    size = 1 << (len(ids) - 1).bit_length()
+    rows = connection.execute(_FETCH_MANY_SQL[size], ids + ids[:1] * (size - len(ids))).fetchall()
+    found = {raw_id: (data, expires_at) for raw_id, data, expires_at in rows}
+    results: list[Any] = []
+    for raw_id, now in calls:
+        hit = found.get(raw_id)
+        live = hit is not None and (hit[1] is None or hit[1] > now)
+        results.append([(hit[0],)] if live and hit is not None else [])
+    return results
+
+
+_FETCH_MANY_SQL = {
+    # Placeholders only: the IDs are bound, never formatted in.
+    size: "SELECT id, data, expires_at FROM sessions WHERE id IN (" + ", ".join("?" * size) + ")"  # noqa: S608
+    for size in (1 << power for power in range(MAX_BATCH.bit_length()))
+}
 _FETCH = Statement(
     "SELECT data FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
     writes=False,
     returns=Returns.ROWS,
+    many=_fetch_many,
 )
 _FETCH_EXTENDING = Statement(
     "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
