@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 from uuid import UUID
 
 from jamsession._errors import SerializationError
-from jamsession_cbor._encoding import MAX_DECIMAL_DIGITS, is_set_element
+from jamsession_cbor._encoding import MAX_DECIMAL_DIGITS, TAG_DATETIME_STRING, TAG_FROZENSET, is_set_element
 
 #: Deepest nesting read. Writing is bounded by Python's recursion limit
 #: (1000 by default), well under this; reading the limit costs a few
@@ -39,7 +39,6 @@ MAX_DEPTH = 10_000
 _DECIMAL_MANTISSA_BOUND = 10**MAX_DECIMAL_DIGITS
 
 # Tag numbers (IANA CBOR tags registry) the writer emits.
-TAG_DATETIME_STRING = 0  # RFC 8949: RFC 3339 text
 TAG_POSITIVE_BIGNUM = 2
 TAG_NEGATIVE_BIGNUM = 3
 TAG_DECIMAL_FRACTION = 4  # [exponent, mantissa]
@@ -108,13 +107,21 @@ def _decode_uuid(value: Any, _immutable: bool) -> UUID:
     return UUID(bytes=value)
 
 
-def _decode_set(value: Any, _immutable: bool) -> set[Any]:
+def _checked_elements(value: Any) -> list[Any]:
     if type(value) is not list:
         malformed("a set tag must hold an array")
     for element in value:
         if not is_set_element(element):
             malformed("a set element of a type the writer refuses")
-    return set(value)
+    return value
+
+
+def _decode_set(value: Any, _immutable: bool) -> set[Any]:
+    return set(_checked_elements(value))
+
+
+def _decode_frozenset(value: Any, _immutable: bool) -> frozenset[Any]:
+    return frozenset(_checked_elements(value))
 
 
 class _TagTable(dict[int, Callable[[Any, bool], Any]]):
@@ -135,12 +142,15 @@ TAG_DECODERS = _TagTable(
         TAG_UUID: _decode_uuid,
         TAG_SET: _decode_set,
         TAG_DATE_STRING: _decode_date,
+        TAG_FROZENSET: _decode_frozenset,
     }
 )
 
 #: Types that can appear in a decoded result without further checks: the
 #: tag decoders above have already checked what they built.
-_LEAF_TYPES = frozenset({str, int, float, bool, type(None), bytes, datetime, date, UUID, Decimal, set})
+_LEAF_TYPES = frozenset(
+    {str, int, float, bool, type(None), bytes, datetime, date, UUID, Decimal, set, frozenset}
+)
 
 
 def check_result(result: object) -> dict[Any, Any]:

@@ -79,7 +79,8 @@ class CborEncoder(BaseEncoder):
     ``date``                                tag 1004 (RFC 8943)          ``date``
     ``UUID``                                tag 37                       ``UUID``
     finite ``Decimal``                      tag 4 (decimal fraction)     ``Decimal``
-    ``set``, ``frozenset``                  tag 258                      ``set``
+    ``set``                                 tag 258                      ``set``
+    ``frozenset``                           tag 0x6A730001 (private)     ``frozenset``
     ======================================  ===========================  ==================
 
     A datetime keeps its instant, microseconds and UTC offset; its zone
@@ -120,6 +121,7 @@ class CborEncoder(BaseEncoder):
         UUID,
         Decimal,
         set,
+        frozenset,
     )
 
     @classmethod

@@ -31,6 +31,14 @@ MAX_DECIMAL_DIGITS = 1000
 #: integers, floats, UUIDs and tuples can be.
 MAX_SET_INT = 2**61 - 2
 
+#: Wraps the elements of a frozenset. Not in the IANA registry: a number from
+#: its first-come-first-served range, private to jamsession. (Tag 258, the
+#: registered set, is what a ``set`` is written as.)
+TAG_FROZENSET = 0x6A730001
+
+#: RFC 8949's standard date/time string.
+TAG_DATETIME_STRING = 0
+
 Encode = Callable[[CBOREncoder, Any], object]
 
 
@@ -71,10 +79,17 @@ def _encode_none(encoder: CBOREncoder, _value: None) -> None:
 
 
 def _encode_datetime(encoder: CBOREncoder, value: datetime) -> None:
-    if value.utcoffset() is None:
+    offset = value.utcoffset()
+    if offset is None:
         # Guessing a zone would silently move the instant.
         refuse(value, "naive datetimes are refused; attach a timezone (e.g. tzinfo=timezone.utc)")
-    encoder.encode_datetime(value)
+    if offset.microseconds:
+        refuse(value, "UTC offsets with fractions of a second are refused")
+    # Python's own ISO format, which datetime.fromisoformat reads back exactly:
+    # RFC 3339 for whole-minute offsets, "+HH:MM:SS" for historical ones
+    # (cbor2's encode_datetime garbles offsets under a minute).
+    text = value.isoformat()
+    encoder.encode_semantic(TAG_DATETIME_STRING, text[:-6] + "Z" if not offset else text)
 
 
 def _encode_decimal(encoder: CBOREncoder, value: Decimal) -> None:
@@ -94,7 +109,8 @@ def _encode_set(encoder: CBOREncoder, value: set[Any] | frozenset[Any]) -> None:
     if isinstance(value, set):
         encoder.encode_set(value)
     else:
-        encoder.encode_frozenset(value)
+        # CBOR has one set type; a tag of our own keeps frozensets frozen.
+        encoder.encode_semantic(TAG_FROZENSET, list(value))
 
 
 def _refuse_value(_encoder: CBOREncoder, value: object) -> NoReturn:
