@@ -2,9 +2,9 @@
 
 The code's docstrings read well in ``help()`` and editors, where Sphinx roles
 (``:class:`~jamsession.ConfigError```), ``.. versionadded::``, ``::`` literal
-blocks and ``#:`` attribute comments are the convention. mkdocstrings renders
-Markdown, so this extension rewrites the first three and reads the last as the
-attribute's docstring.
+blocks, simple ``====`` tables and ``#:`` attribute comments are the convention.
+mkdocstrings renders Markdown, so this extension rewrites the first four and
+reads the last as the attribute's docstring.
 """
 
 from __future__ import annotations
@@ -59,9 +59,36 @@ def _literal_blocks(text: str) -> str:
     return "\n".join(out)
 
 
+_RULE = re.compile(r"^ *=+( +=+)+ *$")
+
+
+def _cells(line: str, spans: list[tuple[int, int]]) -> list[str]:
+    cells = [line[start:end].strip() for start, end in spans[:-1]]
+    return [*cells, line[spans[-1][0] :].strip()]
+
+
+def _simple_tables(text: str) -> str:
+    """An RST simple table (rule, header, rule, rows, rule) becomes a Markdown table."""
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        rules = [j for j in range(i, min(len(lines), i + 200)) if _RULE.match(lines[j])][:3]
+        if not (rules and rules[0] == i and len(rules) == 3 and rules[1] == i + 2):
+            out.append(lines[i])
+            i += 1
+            continue
+        spans = [match.span() for match in re.finditer(r"=+", lines[i])]
+        margin = " " * spans[0][0]
+        header = _cells(lines[i + 1], spans)
+        rows = [_cells(line, spans) for line in lines[rules[1] + 1 : rules[2]] if line.strip()]
+        out += [f"{margin}| {' | '.join(header)} |", f"{margin}|{'---|' * len(header)}"]
+        out += [f"{margin}| {' | '.join(row)} |" for row in rows]
+        i = rules[2] + 1
+    return "\n".join(out)
+
+
 def markdown(text: str) -> str:
     """The docstring ``text`` with its Sphinx markup turned into Markdown."""
-    return _VERSION.sub(_version, _ROLE.sub(_role, _literal_blocks(text)))
+    return _VERSION.sub(_version, _ROLE.sub(_role, _simple_tables(_literal_blocks(text))))
 
 
 class SphinxMarkup(griffe.Extension):
