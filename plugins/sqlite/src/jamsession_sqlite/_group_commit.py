@@ -110,9 +110,6 @@ class _Line:
         #: A drain is running, or about to: it will take what is put in the line.
         self.draining = False
 
-    def __bool__(self) -> bool:
-        return bool(self._entries)
-
     def put(self, entry: _Entry) -> bool:
         """Queue ``entry``; ``True`` when the caller must start a drain."""
         with self._lock:
@@ -157,6 +154,7 @@ class GroupCommit:
         self._raw: sqlite3.Connection | None = None
         # The connection's ``_execute``, bound once it is open (see top).
         self._execute: Callable[..., Awaitable[Any]] | None = None
+        self._opening = asyncio.Lock()
         self._line = _Line()
         self._single_in_flight = False
         self._drains: set[asyncio.Task[None]] = set()
@@ -259,25 +257,26 @@ class GroupCommit:
         raise self._translate(cause) from cause
 
     async def _open(self) -> tuple[Callable[..., Awaitable[Any]], sqlite3.Connection]:
-        if self._execute is None or self._raw is None:
-            if self._shut:
-                raise BackendUnavailableError("the session store is closed")
-            opened: list[sqlite3.Connection] = []
+        async with self._opening:  # one connection, however many callers wait for it
+            if self._execute is None or self._raw is None:
+                if self._shut:
+                    raise BackendUnavailableError("the session store is closed")
+                opened: list[sqlite3.Connection] = []
 
-            def connector() -> sqlite3.Connection:
-                raw = self._connect()
-                opened.append(raw)
-                self._checkpointer.start()
-                return raw
+                def connector() -> sqlite3.Connection:
+                    raw = self._connect()
+                    opened.append(raw)
+                    self._checkpointer.start()
+                    return raw
 
-            connection = aiosqlite.Connection(connector, iter_chunk_size=64)
-            try:
-                await connection
-            except Exception as exc:
-                raise self._translate(exc) from exc
-            self._connection, self._raw = connection, opened[0]
-            self._execute = cast("Callable[..., Awaitable[Any]]", connection._execute)
-        return self._execute, self._raw
+                connection = aiosqlite.Connection(connector, iter_chunk_size=64)
+                try:
+                    await connection
+                except Exception as exc:
+                    raise self._translate(exc) from exc
+                self._connection, self._raw = connection, opened[0]
+                self._execute = cast("Callable[..., Awaitable[Any]]", connection._execute)
+            return self._execute, self._raw
 
 
 def _deliver(batch: list[_Entry]) -> None:
