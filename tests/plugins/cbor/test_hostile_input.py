@@ -46,14 +46,14 @@ keys = st.text() | st.binary()
 values = st.recursive(
     scalars | st.sets(set_elements) | st.frozensets(set_elements),
     lambda children: st.lists(children) | st.dictionaries(keys, children),
-    max_leaves=25,
+    max_leaves=12,
 )
 sessions = st.dictionaries(st.text(), values)
 
 
 def assert_supported(value: object) -> None:
     """Every value in ``value`` is of a declared type; dict keys are strings."""
-    pending = [value]
+    pending: list[Any] = [value]
     while pending:
         item = pending.pop()
         assert type(item) in SUPPORTED, type(item)
