@@ -2,16 +2,16 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
-SOURCES := core/src $(wildcard plugins/*/src)
+PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml examples/*/pyproject.toml)))
+SOURCES := core/src $(wildcard plugins/*/src examples/*/src)
 
-.PHONY: demo test lint types pytest docs docs-serve stress clean
+.PHONY: demo test lint types pytest docs docs-serve stress clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml)
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml examples/*/pyproject.toml)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e $(p))
 	touch $@
 
@@ -27,8 +27,16 @@ lint: $(VENV)/.installed
 types: $(VENV)/.installed
 	$(BIN)/mypy $(SOURCES)
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed redis-server
 	$(BIN)/pytest -m "not slow"
+
+# The Redis example's tests run against a real server from Debian's package; where it
+# cannot be installed (no root, no package index) those tests skip, saying why.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	 $$S apt-get install -y -qq redis-server >/dev/null 2>&1 \
+	 || { $$S apt-get update -qq && $$S apt-get install -y -qq redis-server >/dev/null; } \
+	 || echo "redis-server unavailable: the Redis example's tests will be skipped"; }
 
 docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site

@@ -4,11 +4,12 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from tests.core.conftest import MakeDistribution
 
 import jamsession
 from jamsession import hookimpl
-from jamsession._hooks import fingerprint, get_plugin_manager
+from jamsession._hooks import fingerprint
 from jamsession_memory import MemorySessions
 
 AUDIT_PLUGIN = """
@@ -90,7 +91,7 @@ async def test_only_observed_methods_are_wrapped() -> None:
             self.seen.append(session_key)
 
     plugin = CreationsOnly()
-    get_plugin_manager().register(plugin)
+    jamsession.register_plugin(plugin)
     store = MemorySessions()
     assert "create" in vars(store)
     assert "get" not in vars(store)
@@ -120,3 +121,17 @@ def test_a_plugin_adds_a_cli_command(make_distribution: MakeDistribution) -> Non
     assert "hello from a plugin\n" == result.stdout
     listing = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env, check=True)
     assert "hello" in listing.stdout
+
+
+async def test_a_failing_observer_does_not_undo_the_operation(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing:
+        @hookimpl
+        def jamsession_session_created(self, store: Any, session_key: str, fingerprint: str) -> None:
+            raise RuntimeError("audit log is down")
+
+    jamsession.register_plugin(Failing())
+    store = MemorySessions()
+    session_id = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(session_id)
+    assert "audit log is down" in caplog.text
+    assert session_id not in caplog.text

@@ -20,12 +20,12 @@ BROKEN = "raise RuntimeError('driver missing')\n"
 
 def test_unknown_name_lists_what_is_installed_and_the_pip_hint() -> None:
     with pytest.raises(PluginNotFoundError) as caught:
-        jamsession.load_backend("redis")
+        jamsession.load_backend("nosuchstore")
     message = str(caught.value)
     assert "memory" in message
-    assert "pip install jamsession-redis" in message
+    assert "pip install jamsession-nosuchstore" in message
     assert isinstance(caught.value, LookupError)
-    assert "redis" == caught.value.name
+    assert "nosuchstore" == caught.value.name
 
 
 def test_broken_plugin_names_its_distribution_and_chains_the_cause(

@@ -20,7 +20,7 @@ from jamsession._errors import (
     SerializationError,
     UnsupportedTypeError,
 )
-from jamsession._hooks import hookimpl
+from jamsession._hooks import hookimpl, register_plugin
 from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
@@ -69,5 +69,6 @@ __all__ = [
     "load_serializer",
     "open",
     "register_backend",
+    "register_plugin",
     "register_serializer",
 ]

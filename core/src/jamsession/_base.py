@@ -6,7 +6,7 @@ import abc
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 from uuid import uuid4
 
 from jamsession._crypto import (
@@ -225,7 +225,7 @@ class BaseAsyncSessionModule(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional: stores holding nothing need not close
         """Release connections and files. Safe to call twice."""
 
-    async def __aenter__(self) -> BaseAsyncSessionModule:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

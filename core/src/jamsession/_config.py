@@ -154,7 +154,7 @@ def _unknown_option(
     hint = difflib.get_close_matches(name, valid, n=1)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
     return (
-        f"unknown option {name!r} (from {source}) for backend {backend!r}{suggestion} "
+        f"unknown option {name!r} (from {source}) for backend {backend!r}{suggestion}; "
         f"valid options: backend, {', '.join(valid)}"
     )
 

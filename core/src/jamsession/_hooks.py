@@ -113,6 +113,20 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _manager
 
 
+def register_plugin(plugin: object) -> None:
+    """Register a hook plugin (a module or an object with ``@hookimpl`` methods) in-process.
+
+    Stores built afterwards call its lifecycle hooks; the command line asks
+    it for commands. Plugins installed through the ``jamsession.plugins``
+    entry-point group need no call.
+
+    .. versionadded:: 0.1
+    """
+    manager = get_plugin_manager()
+    if not manager.is_registered(plugin):
+        manager.register(plugin)
+
+
 def register_plugin_module(module: object) -> None:
     """Let a selected backend's or serializer's module take part in hooks."""
     manager = get_plugin_manager()
@@ -142,7 +156,11 @@ def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
         @functools.wraps(method)
         async def observed(*args: Any, **kwargs: Any) -> Any:
             result = await method(*args, **kwargs)
-            after(result, *args, **kwargs)
+            try:
+                after(result, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - an observer's failure must not undo the operation
+                # The operation has happened; its caller gets its result all the same.
+                _logger.warning("a jamsession %s hook failed (%s: %s)", name, type(exc).__name__, exc)
             return result
 
         setattr(store, name, observed)
