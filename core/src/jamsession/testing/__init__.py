@@ -17,9 +17,57 @@ Optional features are tested only where the store's class declares them
 ``supports_purge``), so a backend with just the seed's six methods passes.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from jamsession.testing._backend import BackendConformance
 from jamsession.testing._clock import FakeClock
+from jamsession.testing._hostile import HostileReport, check_hostile_session_ids
+from jamsession.testing._logs import LogReport, check_logs_hold_no_secrets
 from jamsession.testing._serializer import SerializerConformance
+from jamsession.testing._stress import ConcurrencyReport, check_concurrent_operations
+from jamsession.testing._tokens import (
+    BitFlipReport,
+    IdEntropyReport,
+    RotationReport,
+    check_bit_flips,
+    check_id_entropy,
+    check_key_rotation,
+    find_other_spellings,
+)
 from jamsession.testing._variants import StoreVariant, store_variants
 
-__all__ = ["BackendConformance", "FakeClock", "SerializerConformance", "StoreVariant", "store_variants"]
+if TYPE_CHECKING:
+    from jamsession.testing._model import StoreStateMachine, run_store_state_machine
+
+__all__ = [
+    "BackendConformance",
+    "BitFlipReport",
+    "ConcurrencyReport",
+    "FakeClock",
+    "HostileReport",
+    "IdEntropyReport",
+    "LogReport",
+    "RotationReport",
+    "SerializerConformance",
+    "StoreStateMachine",
+    "StoreVariant",
+    "check_bit_flips",
+    "check_concurrent_operations",
+    "check_hostile_session_ids",
+    "check_id_entropy",
+    "check_key_rotation",
+    "check_logs_hold_no_secrets",
+    "find_other_spellings",
+    "run_store_state_machine",
+    "store_variants",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The state machine needs hypothesis; importing it on first use keeps the
+    # conformance suites usable without it.
+    if name in {"StoreStateMachine", "run_store_state_machine"}:
+        from jamsession.testing import _model
+
+        return getattr(_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,172 @@
+"""Every installed backend, every serializer, crypt off and on, opened on fresh storage.
+
+The checks themselves live in :mod:`jamsession.testing`, so third-party
+backends run the same ones; this file only knows how to open each backend
+of this repository. Each run writes what it tried and what held to
+``build/reliability.json`` (see ``render_figures.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jamsession import BaseAsyncSessionModule, installed_plugins, load_backend
+from jamsession.testing import StoreVariant, store_variants
+
+#: Opens a store on the storage named by the first argument: the same name, the same sessions.
+Opener = Callable[..., AbstractAsyncContextManager[BaseAsyncSessionModule]]
+
+BACKENDS = sorted({info.name for info in installed_plugins("backend")})
+VARIANTS = store_variants()
+
+try:
+    # The MongoDB backend's own tests start the server; the same fixture serves here.
+    from tests.plugins.mongodb.conftest import mongodb_url  # noqa: F401 - a fixture, used by name
+except ImportError:  # pragma: no cover - the MongoDB backend or its test server is not installed
+    HAVE_MONGODB_SERVER = False
+else:
+    HAVE_MONGODB_SERVER = True
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much of each check one run does: ``quick`` in ``make test``, ``stress`` in ``make stress``."""
+
+    name: str
+    model_examples: int
+    model_steps: int
+    hostile_ids: int
+    concurrent_operations: int
+
+
+QUICK = Scale("quick", model_examples=8, model_steps=30, hostile_ids=10_000, concurrent_operations=1000)
+STRESS = Scale(
+    "stress", model_examples=150, model_steps=60, hostile_ids=100_000, concurrent_operations=20_000
+)
+
+
+@pytest.fixture(
+    params=[pytest.param(QUICK, id="quick"), pytest.param(STRESS, id="stress", marks=pytest.mark.slow)]
+)
+def scale(request: pytest.FixtureRequest) -> Scale:
+    return request.param  # type: ignore[no-any-return]
+
+
+# -- opening each backend ---------------------------------------------------------------
+
+_memory_storages: dict[str, tuple[Any, Any]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _open_memory(storage: str, **options: Any) -> AsyncIterator[BaseAsyncSessionModule]:
+    from jamsession_memory import MemorySessions
+
+    async with MemorySessions(**options) as store:
+        # A memory store keeps its sessions to itself; sharing its two tables is what
+        # lets a second store (with other keys, say) see the same sessions.
+        shared = _memory_storages.setdefault(storage, (store._records, store._by_key))
+        store._records, store._by_key = shared
+        yield store
+
+
+def _sqlite_opener(directory: Path) -> Opener:
+    @contextlib.asynccontextmanager
+    async def open_sqlite(storage: str, **options: Any) -> AsyncIterator[BaseAsyncSessionModule]:
+        backend: Any = load_backend("sqlite")
+        async with backend(path=directory / f"{storage}.db", **options) as store:
+            yield store
+
+    return open_sqlite
+
+
+def _mongodb_opener(url: str) -> Opener:
+    @contextlib.asynccontextmanager
+    async def open_mongodb(storage: str, **options: Any) -> AsyncIterator[BaseAsyncSessionModule]:
+        backend: Any = load_backend("mongodb")
+        async with backend(
+            url=url, database="jamsession_reliability", collection=storage, **options
+        ) as store:
+            yield store
+
+    return open_mongodb
+
+
+@pytest.fixture(params=BACKENDS)
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens stores of one installed backend; ``opener(storage, **options)``."""
+    name = request.param
+    if name == "memory":
+        yield _open_memory
+        _memory_storages.clear()
+    elif name == "sqlite":
+        yield _sqlite_opener(tmp_path)
+    elif name == "mongodb":
+        if not HAVE_MONGODB_SERVER:
+            pytest.skip("no MongoDB test server: install the test requirements (secantusdb)")
+        yield _mongodb_opener(request.getfixturevalue("mongodb_url"))
+    else:
+        pytest.skip(f"backend {name!r} is installed but this repository does not know how to open it")
+
+
+@pytest.fixture(params=VARIANTS, ids=lambda variant: variant.id)
+def variant(request: pytest.FixtureRequest) -> StoreVariant:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def open_store(opener: Opener, variant: StoreVariant) -> Callable[[], AbstractAsyncContextManager[Any]]:
+    """Opens an empty store of this backend and variant, on storage of its own, each time it is called."""
+
+    def open_empty() -> AbstractAsyncContextManager[Any]:
+        return opener(f"sessions_{uuid.uuid4().hex}", **variant.options)
+
+    return open_empty
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+
+class Figures:
+    """What each check tried and what held, written to ``build/reliability.json`` at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def record(
+        self, request: pytest.FixtureRequest, check: str, tried: str, held: str, **numbers: Any
+    ) -> None:
+        params = request.node.callspec.params if hasattr(request.node, "callspec") else {}
+        variant = params.get("variant")
+        scale = params.get("scale")
+        self.rows.append(
+            {
+                "check": check,
+                "backend": params.get("opener", "any"),
+                "variant": variant.id if isinstance(variant, StoreVariant) else "any",
+                "scale": scale.name if isinstance(scale, Scale) else "quick",
+                "tried": tried,
+                "held": held,
+                **numbers,
+            }
+        )
+
+
+@pytest.fixture(scope="session")
+def figures(pytestconfig: pytest.Config) -> Iterator[Figures]:
+    collected = Figures()
+    yield collected
+    if collected.rows:
+        build = pytestconfig.rootpath / "build"
+        build.mkdir(exist_ok=True)
+        (build / "reliability.json").write_text(
+            json.dumps(collected.rows, indent=1, ensure_ascii=False) + "\n"
+        )
