@@ -45,7 +45,6 @@ def memory(tmp_path: Path, **options: Any) -> BaseAsyncSessionModule:
 
 
 def sqlite(tmp_path: Path, **options: Any) -> BaseAsyncSessionModule:
-    pytest.importorskip("jamsession_sqlite", reason="jamsession-sqlite is not installed")
     return jamsession.open("sqlite", path=tmp_path / "s.db", **options)
 
 
@@ -80,7 +79,6 @@ async def test_unsupported_data_is_refused_and_nothing_is_stored(store: BaseAsyn
 
 async def stored_size(tmp_path: Path, serializer: str) -> int:
     """Bytes in the SQLite ``data`` column for the typical session."""
-    pytest.importorskip("jamsession_sqlite", reason="jamsession-sqlite is not installed")
     path = tmp_path / f"{serializer}.db"
     async with jamsession.open("sqlite", path=path, serializer=serializer) as store:
         await store.create("user:48213", typical_session())

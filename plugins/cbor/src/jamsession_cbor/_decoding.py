@@ -160,14 +160,18 @@ def check_result(result: object) -> dict[Any, Any]:
     """
     if type(result) is not dict:
         malformed("the top-level item is not a map")
+    leaf_types = _LEAF_TYPES
     pending: list[dict[Any, Any] | list[Any]] = [result]
+    take, add = pending.pop, pending.append
     while pending:
-        container = pending.pop()
+        container = take()
         for item in container.values() if type(container) is dict else container:
             kind = type(item)
+            if kind in leaf_types:
+                continue
             if kind is dict or kind is list:
-                pending.append(item)
-            elif kind not in _LEAF_TYPES:
+                add(item)
+            else:
                 # cbor2's simple values and ``undefined``.
                 malformed("a CBOR simple value")
     return result

@@ -60,10 +60,14 @@ def is_set_element(value: object) -> bool:
     return isinstance(value, int) and -MAX_SET_INT <= value <= MAX_SET_INT
 
 
+_PLAIN_KEY_TYPES = frozenset({str, bytes})
+
+
 def _has_plain_keys(mapping: Iterable[object]) -> bool:
     # The common case, str keys only, is decided without a Python-level loop.
-    kinds = set(map(type, mapping))
-    return kinds <= {str, bytes} or all(isinstance(key, (str, bytes)) for key in mapping)
+    return _PLAIN_KEY_TYPES.issuperset(map(type, mapping)) or all(
+        isinstance(key, (str, bytes)) for key in mapping
+    )
 
 
 def _encode_dict(encoder: CBOREncoder, value: dict[Any, Any]) -> None:
