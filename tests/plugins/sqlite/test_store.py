@@ -1,5 +1,6 @@
 """What the SQLite backend offers beyond the shared contract: the file, its schema, its options."""
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -316,3 +317,20 @@ def test_statements_use_an_index_never_a_table_scan(tmp_path: Path, statement: S
     )
     assert index in plan, plan
     assert "SCAN sessions" not in plan, plan
+
+
+async def test_the_wal_is_checkpointed_in_the_background_while_open(store: SqliteSessions) -> None:
+    path = Path(store.path)
+    before = file_size(path)
+    await asyncio.gather(*(store.create(f"user{i}", {"i": i, "pad": "x" * 200}) for i in range(1000)))
+    # The store's own connection never checkpoints; the checkpointer thread
+    # copies the pages into the file while the store stays open.
+    for _ in range(200):
+        if file_size(path) > before:
+            break
+        await asyncio.sleep(0.05)
+    assert file_size(path) > before
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size

@@ -69,8 +69,9 @@ class Checkpointer:
             return
         try:
             while not self._stopping.is_set():
-                # A write since the last checkpoint gets one within the delay.
-                nudged = self._due.wait(IDLE_CHECKPOINT_DELAY)
+                # A write since the last checkpoint gets one within the delay;
+                # with none, the thread sleeps until nudged.
+                nudged = self._due.wait(IDLE_CHECKPOINT_DELAY if self._writes else None)
                 self._due.clear()
                 if self._stopping.is_set():
                     break
