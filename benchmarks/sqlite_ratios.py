@@ -34,14 +34,14 @@ from typing import Any
 import aiosqlite
 
 from jamsession import JamSessionNotFound, JsonEncoder
-from jamsession_sqlite import SqliteSessions, _store
+from jamsession_sqlite import SqliteSessions, _statements
 
 SAMPLE = {"user_id": 42, "name": "Alice", "roles": ["member"], "csrf": "x" * 32}
 
 # The backend's own statements, word for word.
-INSERT = _store._INSERT.sql
-FETCH = _store._FETCH.sql
-REPLACE = _store._REPLACE.sql
+INSERT = _statements.INSERT.sql
+FETCH = _statements.FETCH.sql
+REPLACE = _statements.REPLACE.sql
 
 
 # -- the two sides ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest_asyncio
 import jamsession
 from jamsession import BackendUnavailableError, ConfigError, generate_key
 from jamsession.testing import FakeClock
-from jamsession_sqlite import SqliteSessions, _schema, _store
+from jamsession_sqlite import SqliteSessions, _schema, _statements
 from jamsession_sqlite._group_commit import Returns, Statement
 
 
@@ -297,14 +297,14 @@ async def test_purge_expired_runs_in_batches(store: SqliteSessions, monkeypatch:
 @pytest.mark.parametrize(
     ("statement", "index"),
     [
-        (_store._FETCH, "sqlite_autoindex_sessions_1"),
-        (_store._FETCH_EXTENDING, "sqlite_autoindex_sessions_1"),
-        (_store._REPLACE, "sqlite_autoindex_sessions_1"),
-        (_store._MOVE, "sqlite_autoindex_sessions_1"),
-        (_store._REMOVE, "sqlite_autoindex_sessions_1"),
-        (_store._LIST_KEY, "sessions_by_key"),
-        (_store._REMOVE_KEY, "sessions_by_key"),
-        (_store._PURGE, "sessions_by_expiry"),
+        (_statements.FETCH, "sqlite_autoindex_sessions_1"),
+        (_statements.FETCH_EXTENDING, "sqlite_autoindex_sessions_1"),
+        (_statements.REPLACE, "sqlite_autoindex_sessions_1"),
+        (_statements.MOVE, "sqlite_autoindex_sessions_1"),
+        (_statements.REMOVE, "sqlite_autoindex_sessions_1"),
+        (_statements.LIST_KEY, "sessions_by_key"),
+        (_statements.REMOVE_KEY, "sessions_by_key"),
+        (_statements.PURGE, "sessions_by_expiry"),
     ],
     ids=lambda value: value if isinstance(value, str) else value.sql.split()[0],
 )

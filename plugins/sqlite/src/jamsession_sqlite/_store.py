@@ -20,9 +20,10 @@ from jamsession import (
     StoredSession,
     default_id_factory,
 )
+from jamsession_sqlite import _statements as statements
 from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._failures import open_error, operation_error
-from jamsession_sqlite._group_commit import MAX_BATCH, GroupCommit, Returns, Statement
+from jamsession_sqlite._group_commit import GroupCommit
 from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 
 Synchronous = Literal["off", "normal", "full", "extra"]
@@ -31,80 +32,6 @@ _SYNCHRONOUS = ("off", "normal", "full", "extra")
 
 #: Bytes the WAL file is truncated back to after a burst of writes.
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
-
-# Every statement is a literal: values are always bound, never formatted in.
-# A record is live while it has no expiry or its expiry is after "now" (the last ?).
-_INSERT = Statement(
-    "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
-    writes=True,
-    returns=Returns.NOTHING,
-)
-
-
-def _fetch_many(connection: sqlite3.Connection, calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Many ``_FETCH`` calls as one lookup: the rows each call would have returned."""
-    ids = [raw_id for raw_id, _ in calls]
-    # Padded to a power of two with repeats, so a handful of statement texts
-    # (all in sqlite3's statement cache) serve every batch size.
-    size = 1 << (len(ids) - 1).bit_length()
-    rows = connection.execute(_FETCH_MANY_SQL[size], ids + ids[:1] * (size - len(ids))).fetchall()
-    found = {raw_id: (data, expires_at) for raw_id, data, expires_at in rows}
-    results: list[Any] = []
-    for raw_id, now in calls:
-        hit = found.get(raw_id)
-        live = hit is not None and (hit[1] is None or hit[1] > now)
-        results.append([(hit[0],)] if live and hit is not None else [])
-    return results
-
-
-_FETCH_MANY_SQL = {
-    # Placeholders only: the IDs are bound, never formatted in.
-    size: "SELECT id, data, expires_at FROM sessions WHERE id IN (" + ", ".join("?" * size) + ")"  # noqa: S608
-    for size in (1 << power for power in range(MAX_BATCH.bit_length()))
-}
-_FETCH = Statement(
-    "SELECT data FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
-    writes=False,
-    returns=Returns.ROWS,
-    many=_fetch_many,
-)
-_FETCH_EXTENDING = Statement(
-    "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
-    " RETURNING data",
-    writes=True,
-    returns=Returns.ROWS,
-)
-_REPLACE = Statement(
-    "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
-    writes=True,
-    returns=Returns.ROWCOUNT,
-)
-# One statement: of concurrent moves, from this process or another, the first
-# to run re-keys the row and the others find no live row under the old ID.
-_MOVE = Statement(
-    "UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
-    writes=True,
-    returns=Returns.ROWCOUNT,
-)
-_REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Returns.NOTHING)
-_REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
-# Unordered: list_sessions sorts, and the key index alone answers this.
-_LIST_KEY = Statement(
-    "SELECT id, data, created_at, expires_at FROM sessions"
-    " WHERE session_key = ? AND (expires_at IS NULL OR expires_at > ?)",
-    writes=False,
-    returns=Returns.ROWS,
-)
-# Oldest expiries first, from the expiry index: each batch touches only the
-# rows it removes, so no purge holds the write lock for long.
-_PURGE = Statement(
-    "DELETE FROM sessions WHERE rowid IN"
-    " (SELECT rowid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
-    writes=True,
-    returns=Returns.ROWCOUNT,
-)
 
 
 class SqliteSessions(RecordSessionModule):
@@ -247,7 +174,7 @@ class SqliteSessions(RecordSessionModule):
 
     async def _insert(self, record: StoredSession) -> None:
         await self._commit.run(
-            _INSERT,
+            statements.INSERT,
             record.raw_id,
             _key_bytes(record.session_key),
             record.blob,
@@ -258,34 +185,34 @@ class SqliteSessions(RecordSessionModule):
 
     async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         if extend_to is None:
-            rows = await self._commit.run(_FETCH, raw_id, now)
+            rows = await self._commit.run(statements.FETCH, raw_id, now)
         else:
-            rows = await self._commit.run(_FETCH_EXTENDING, extend_to, raw_id, now)
+            rows = await self._commit.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
         return rows[0][0] if rows else None
 
     async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
-        changed: int = await self._commit.run(_REPLACE, blob, now, extend_to, raw_id, now)
+        changed: int = await self._commit.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
         return changed == 1
 
     async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
-        changed: int = await self._commit.run(_MOVE, new_raw_id, now, raw_id, now)
+        changed: int = await self._commit.run(statements.MOVE, new_raw_id, now, raw_id, now)
         return changed == 1
 
     async def _remove(self, raw_id: str) -> None:
-        await self._commit.run(_REMOVE, raw_id)
+        await self._commit.run(statements.REMOVE, raw_id)
 
     async def _remove_key(self, session_key: str) -> None:
-        await self._commit.run(_REMOVE_KEY, _key_bytes(session_key))
+        await self._commit.run(statements.REMOVE_KEY, _key_bytes(session_key))
 
     async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
-        rows = await self._commit.run(_LIST_KEY, _key_bytes(session_key), now)
+        rows = await self._commit.run(statements.LIST_KEY, _key_bytes(session_key), now)
         return [
             StoredSession(raw_id, session_key, blob, created_at, expires_at)
             for raw_id, blob, created_at, expires_at in rows
         ]
 
     async def _purge(self, now: float, limit: int) -> int:
-        removed: int = await self._commit.run(_PURGE, now, limit)
+        removed: int = await self._commit.run(statements.PURGE, now, limit)
         return removed
 
 
