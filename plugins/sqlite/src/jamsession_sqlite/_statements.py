@@ -2,7 +2,7 @@
 
 Every statement is a literal: values are always bound, never formatted in.
 A record is live while it has no expiry or its expiry is after "now" (the
-last placeholder), so no statement ever reads or changes an expired row.
+last placeholder): no statement returns an expired row or brings it back to life.
 """
 
 from __future__ import annotations
