@@ -68,6 +68,13 @@ async def test_a_session_of_rich_types_round_trips(store: BaseAsyncSessionModule
     assert changed == await store.get(new_id)
 
 
+async def test_the_seed_s_text_api_carries_binary_data_as_base64() -> None:
+    store = jamsession.open("memory", serializer="cbor")
+    text = store.__encode_session_data__(RICH_SESSION)
+    assert text.isascii()
+    assert RICH_SESSION == store.__decode_session_data__(text)
+
+
 async def test_unsupported_data_is_refused_and_nothing_is_stored(store: BaseAsyncSessionModule) -> None:
     session_id = await store.create("alice", {"n": 1})
     with pytest.raises(jamsession.UnsupportedTypeError):

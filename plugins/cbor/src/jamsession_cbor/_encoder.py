@@ -75,7 +75,7 @@ class CborEncoder(BaseEncoder):
     ``int`` (any size)                      integer, tags 2/3 (bignum)   ``int``
     ``float`` (NaN, infinities too)         float                        ``float``
     ``bool``, ``None``                      simple values                same
-    aware ``datetime``                      tag 0 (RFC 3339 text)        ``datetime``
+    aware ``datetime``                      tag 0 (ISO 8601 text)        ``datetime``
     ``date``                                tag 1004 (RFC 8943)          ``date``
     ``UUID``                                tag 37                       ``UUID``
     finite ``Decimal``                      tag 4 (decimal fraction)     ``Decimal``
