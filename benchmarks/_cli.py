@@ -124,17 +124,20 @@ def _run(settings: Settings, backends: list[str], sections: list[str], workdir: 
             if "startup" in sections:
                 advance.describe("start-up")
                 run.startup = run_startup(settings.startup_repeats, advance)
-            asyncio.run(_measure(run, groups, jamlib, scaling, workdir=workdir, advance=advance))
+            asyncio.run(_measure(run, groups, jamlib, scaling, context=context, advance=advance))
     run.meta["load_after"] = _load()
     return run
 
 
 async def _measure(
-    run: Run, groups: list[Group], jamlib: list[Group], scaling: list[str], *, workdir: Path, advance: Any
+    run: Run, groups: list[Group], jamlib: list[Group], scaling: list[str], *, context: Context, advance: Any
 ) -> None:
-    for group in groups:
-        advance.describe(group.title)
-        run.groups.append(await run_group(group, advance))
+    try:
+        for group in groups:
+            advance.describe(group.title)
+            run.groups.append(await run_group(group, advance))
+    finally:
+        await context.aclose()
     for group in jamlib:
         advance.describe(f"sqlite vs jamlib · {group.stored} stored")
         run.jamlib.append(await run_group(group, advance))
@@ -148,7 +151,7 @@ async def _measure(
                 gets=settings.scaling_gets,
                 repeats=settings.scaling_repeats,
                 data=PAYLOADS["typical"],
-                workdir=workdir,
+                workdir=context.workdir,
                 advance=advance,
             )
         )

@@ -132,18 +132,19 @@ class RawAiosqlite:
 
 
 class RawPyMongo:
-    """PyMongo's async API on the document shape, indexes and filters of jamsession-mongodb."""
+    """PyMongo's async API on the document shape, indexes and filters of jamsession-mongodb.
 
-    def __init__(self, client: Any, collection: Any) -> None:
-        self._client = client
+    It uses the client it is given, as the stores compared with it do.
+    """
+
+    def __init__(self, collection: Any) -> None:
         self._collection = collection
 
     @classmethod
-    async def open(cls, url: str, database: str, collection: str) -> RawPyMongo:
-        from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+    async def open(cls, client: Any, database: str, collection: str) -> RawPyMongo:
+        from pymongo import ASCENDING, IndexModel
         from pymongo.write_concern import WriteConcern
 
-        client: Any = AsyncMongoClient(url)
         # The store's default write concern, so both wait for the same acknowledgement.
         handle = client[database].get_collection(collection, write_concern=WriteConcern(w="majority"))
         await handle.create_indexes(
@@ -153,7 +154,7 @@ class RawPyMongo:
                 IndexModel([("expires", ASCENDING)], expireAfterSeconds=0),
             ]
         )
-        return cls(client, handle)
+        return cls(handle)
 
     @staticmethod
     def _live(session_id: str) -> dict[str, Any]:
@@ -198,7 +199,6 @@ class RawPyMongo:
 
     async def aclose(self) -> None:
         await self._collection.drop()
-        await self._client.close()
 
 
 def _loads(blob: bytes) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def summary(run: Run, targets: list[Target]) -> str:
         "",
         f"`python -m benchmarks` ({run.settings.name} run), {meta['date']}: Python {meta['python']}, "
         f"{meta['cpus']} CPUs, load average {meta['load_before']} before and {meta['load_after']} after. "
-        f"Ratios are medians of paired per-repeat ratios ({run.settings.repeats} repeats; "
+        f"Ratios are medians of paired per-repeat ratios ({_repeats(run)}; "
         f"subjects take turns "
         f"in one loop); times are medians, µs per operation. Targets are judged on the typical "
         f"(~700-byte JSON) session.",
@@ -93,6 +93,10 @@ def summary(run: Run, targets: list[Target]) -> str:
     if run.skipped:
         lines += ["", "## Not measured", "", *[f"- {reason}" for reason in run.skipped]]
     return "\n".join(lines) + "\n"
+
+
+def _repeats(run: Run) -> str:
+    return "repeats: " + ", ".join(f"{backend} {count}" for backend, count in run.settings.repeats.items())
 
 
 def _value(target: Target) -> str:

@@ -10,8 +10,8 @@ class Settings:
     """Sizes and repeat counts of one run."""
 
     name: str
-    #: Repeats of every lifecycle group (each gives one paired sample per operation).
-    repeats: int
+    #: Repeats of the lifecycle groups, by backend (each gives one paired sample per operation).
+    repeats: dict[str, int]
     #: Sessions per phase, by backend.
     sessions: dict[str, int]
     #: Session data of the lifecycle groups, by name in :data:`~benchmarks._payloads.PAYLOADS`.
@@ -35,8 +35,8 @@ class Settings:
 
 FULL = Settings(
     name="full",
-    repeats=7,
-    sessions={"memory": 2000, "sqlite": 500, "mongodb": 150},
+    repeats={"memory": 7, "sqlite": 7, "mongodb": 5},
+    sessions={"memory": 1000, "sqlite": 300, "mongodb": 60},
     payloads=("typical", "4KiB"),
     concurrency=(1, 100),
     scaling_sizes=(1_000, 10_000, 100_000, 1_000_000),
@@ -49,8 +49,8 @@ FULL = Settings(
 
 QUICK = Settings(
     name="quick",
-    repeats=3,
-    sessions={"memory": 500, "sqlite": 150, "mongodb": 50},
+    repeats={"memory": 3, "sqlite": 3, "mongodb": 3},
+    sessions={"memory": 300, "sqlite": 100, "mongodb": 20},
     payloads=("typical", "4KiB"),
     concurrency=(1, 100),
     scaling_sizes=(1_000, 10_000, 100_000),
@@ -63,7 +63,7 @@ QUICK = Settings(
 
 SMOKE = Settings(
     name="smoke",
-    repeats=1,
+    repeats={"memory": 1, "sqlite": 1, "mongodb": 1},
     sessions={"memory": 40, "sqlite": 20, "mongodb": 10},
     payloads=("typical",),
     concurrency=(1, 10),

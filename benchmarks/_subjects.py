@@ -24,6 +24,10 @@ RAW = {"memory": "raw dict+lock", "sqlite": "raw aiosqlite", "mongodb": "raw pym
 STARSESSIONS = "starsessions memory"
 LITESTAR = "litestar memory"
 MONGO_DATABASE = "jamsession_bench"
+#: Connections of the one client every MongoDB subject shares. A pool per
+#: subject would put hundreds of connections on a 2-core test server and
+#: time its thread scheduling instead of the client libraries.
+MONGO_POOL = 10
 
 
 def label(serializer: str, crypt: bool) -> str:
@@ -48,10 +52,24 @@ class Context:
     workdir: Path
     mongodb_url: str | None
     _counter: itertools.count[int]
+    _mongo_client: Any = None
 
     @classmethod
     def create(cls, workdir: Path, mongodb_url: str | None) -> Context:
         return cls(workdir, mongodb_url, itertools.count())
+
+    def mongo_client(self) -> Any:
+        """The PyMongo async client all MongoDB subjects share, made on first use (in the event loop)."""
+        if self._mongo_client is None:
+            from pymongo import AsyncMongoClient
+
+            self._mongo_client = AsyncMongoClient(self.mongodb_url, maxPoolSize=MONGO_POOL)
+        return self._mongo_client
+
+    async def aclose(self) -> None:
+        client, self._mongo_client = self._mongo_client, None
+        if client is not None:
+            await client.close()
 
     def new_name(self, prefix: str) -> str:
         return f"{prefix}{next(self._counter)}"
@@ -61,7 +79,11 @@ class Context:
         if backend == "sqlite":
             return {"path": str(self.workdir / f"{self.new_name('sessions-')}.db")}
         if backend == "mongodb":
-            return {"url": self.mongodb_url, "database": MONGO_DATABASE, "collection": self.new_name("s")}
+            return {
+                "client": self.mongo_client(),
+                "database": MONGO_DATABASE,
+                "collection": self.new_name("s"),
+            }
         return {}
 
 
@@ -91,7 +113,7 @@ def raw_factory(context: Context, backend: str) -> SubjectFactory:
         if backend == "sqlite":
             return await open_raw_sqlite(context.store_options("sqlite")["path"])
         options = context.store_options("mongodb")
-        return await RawPyMongo.open(options["url"], options["database"], options["collection"])
+        return await RawPyMongo.open(options["client"], options["database"], options["collection"])
 
     return build
 
@@ -140,7 +162,7 @@ def lifecycle_groups(settings: Settings, context: Context, backends: list[str]) 
                 sessions=settings.sessions_for(backend, concurrency),
                 data=data,
                 subjects=subjects,
-                repeats=settings.repeats,
+                repeats=settings.repeats[backend],
             )
         )
     return groups

@@ -81,7 +81,7 @@ def evaluate(run: Run) -> list[Target]:
     targets.append(
         _over_ops(
             "sqlite sequential ≥ 1.0× raw aiosqlite (one hop per operation), every operation",
-            1.0,
+            threshold=1.0,
             at_least=True,
             result=sqlite_seq,
             ratio=lambda result, op: speedup(result, JSON, RAW["sqlite"], op),

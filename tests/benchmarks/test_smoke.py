@@ -1,0 +1,41 @@
+"""`python -m benchmarks --smoke`: the whole suite runs end to end and writes its results.
+
+Only that it runs is asserted, never how fast anything is.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_smoke_run_writes_results_summary_and_charts(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert 0 == completed.returncode, completed.stderr[-3000:]
+
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert [] == results["skipped"], "install benchmarks/requirements.txt: every part must run"
+    assert {"memory", "sqlite", "mongodb"} == {group["backend"] for group in results["groups"]}
+    assert {"raw dict+lock", "starsessions memory", "litestar memory"} <= set(
+        results["groups"][0]["subjects"]
+    )
+    assert 2 == len(results["jamlib"])
+    assert ["memory", "sqlite"] == [scaling["backend"] for scaling in results["scaling"]]
+    assert [] == results["startup"]["imported_drivers"]
+    assert all(target["met"] is not None for target in results["targets"]), results["targets"]
+
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "## Targets" in summary
+    charts = {path.name for path in tmp_path.glob("*.png")}
+    expected = {"targets.png", "scaling.png", "jamlib.png"}
+    expected |= {f"lifecycle-{backend}.png" for backend in ("memory", "sqlite", "mongodb")}
+    assert expected == charts
