@@ -1,7 +1,6 @@
 """The timing loop and the ratios read off it, on the in-memory baseline."""
 
 import pytest
-
 from benchmarks._measure import OPS, BenchmarkError, Group, paired_ratios, rotated, run_group, timed_phase
 from benchmarks._payloads import PAYLOADS, json_size
 from benchmarks._raw import LockedDict
@@ -52,7 +51,7 @@ async def test_a_group_gives_one_sample_per_repeat_and_op_and_evaluates() -> Non
     result = await run_group(group, steps.append)
 
     assert 1 + 3 == len(steps)
-    assert {op: 3 for op in OPS} == {op: len(samples) for op, samples in result.samples["a"].items()}
+    assert dict.fromkeys(OPS, 3) == {op: len(samples) for op, samples in result.samples["a"].items()}
     assert 36 == result.token_lengths["a"]
     assert speedup(result, "a", "b", "get").median > 0
     # Targets over a run that measured none of their subjects say so, rather than pass.
