@@ -9,7 +9,10 @@ own, dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -44,6 +47,12 @@ class Secantus:
 
     def stop(self) -> None:
         if self._server is not None:
+            # Wakes the accept thread, which closing the socket does not on
+            # Linux: stop() would otherwise wait 2 s for it to time out.
+            listener = self._server._socket
+            if listener is not None:
+                with contextlib.suppress(OSError):
+                    listener.shutdown(socket.SHUT_RDWR)
             self._server.stop()
             self._server = None
 
@@ -81,6 +90,9 @@ def secantus(tmp_path: Path) -> Iterator[Secantus]:
 def _new_client(kind: str, url: str, **options: Any) -> Any:
     # Give up quickly when the server is gone; the tests that stop it wait on this.
     options.setdefault("serverSelectionTimeoutMS", 3000)
+    # The in-process server runs a thread per connection under this process's
+    # GIL: ten connections still race every write, at a fraction of the CPU.
+    options.setdefault("maxPoolSize", 10)
     if kind == "motor":
         return AsyncIOMotorClient(url, **options)
     return AsyncMongoClient(url, **options)
@@ -114,14 +126,31 @@ async def make_client() -> AsyncIterator[Callable[..., Any]]:
     yield make
     for client in clients:
         await _close(client)
+    # Collect what closing left behind now, inside the test, where its
+    # warning filters apply (see test_errors.py).
+    gc.collect()
 
 
-@pytest_asyncio.fixture(params=CLIENT_KINDS)
-async def client(request: pytest.FixtureRequest, mongodb_url: str, collection_name: str) -> AsyncIterator[Any]:
-    """An app's own client, of each kind; drops the test's collection afterwards."""
-    client = _new_client(request.param, mongodb_url)
+async def _app_client(kind: str, url: str, collection_name: str) -> AsyncIterator[Any]:
+    client = _new_client(kind, url)
     try:
         yield client
         await client[DATABASE].drop_collection(collection_name)
     finally:
         await _close(client)
+
+
+@pytest_asyncio.fixture(params=CLIENT_KINDS)
+async def client(
+    request: pytest.FixtureRequest, mongodb_url: str, collection_name: str
+) -> AsyncIterator[Any]:
+    """An app's own client, of each kind; drops the test's collection afterwards."""
+    async for client in _app_client(request.param, mongodb_url, collection_name):
+        yield client
+
+
+@pytest_asyncio.fixture
+async def pymongo_client(mongodb_url: str, collection_name: str) -> AsyncIterator[Any]:
+    """An app's own ``AsyncMongoClient``; drops the test's collection afterwards."""
+    async for client in _app_client("pymongo", mongodb_url, collection_name):
+        yield client

@@ -16,7 +16,7 @@ __all__ = ["MongoSessions"]
 
 def __getattr__(name: str) -> Any:
     if name == "MongoSessions":
-        from jamsession_mongodb._store import MongoSessions  # noqa: PLC0415 - PyMongo on first use only
+        from jamsession_mongodb._store import MongoSessions
 
         return MongoSessions
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,25 +23,22 @@ def ensure_indexes_command(config: str) -> None:
     Run it at deployment when the app's database user may not create
     indexes (and set ``create_indexes = false`` in CONFIG).
     """
-    from jamsession_mongodb._store import MongoSessions  # noqa: PLC0415 - PyMongo only when the command runs
-
     try:
-        store = from_config(config)
+        database, collection, names = asyncio.run(_ensure_indexes(config))
     except JamSessionError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if not isinstance(store, MongoSessions):
-        raise click.ClickException(f"{config} does not select the mongodb backend")
+        # Typed errors already say what is wrong and how to fix it.
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    click.echo(f"indexes on {database}.{collection}: {', '.join(sorted(names))}")
 
-    async def run() -> list[str]:
-        async with store:
-            return await store.ensure_indexes()
 
-    try:
-        names = asyncio.run(run())
-    except JamSessionError as exc:
-        raise click.ClickException(str(exc)) from exc
-    collection = store.collection
-    click.echo(f"indexes on {collection.database.name}.{collection.name}: {', '.join(sorted(names))}")
+async def _ensure_indexes(config: str) -> tuple[str, str, list[str]]:
+    from jamsession_mongodb._store import MongoSessions
+
+    async with from_config(config) as store:
+        if not isinstance(store, MongoSessions):
+            raise click.ClickException(f"{config} selects the {type(store).__name__} backend, not mongodb")
+        names = await store.ensure_indexes()
+        return store.collection.database.name, store.collection.name, names
 
 
 @hookimpl

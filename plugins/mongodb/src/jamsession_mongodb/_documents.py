@@ -50,14 +50,19 @@ CODEC_OPTIONS: Final[CodecOptions[dict[str, Any]]] = CodecOptions(
 DATA_ONLY: Final = {DATA: True, "_id": False}
 RECORD_FIELDS: Final = {SESSION_ID: True, SESSION_KEY: True, DATA: True, CREATED: True, EXPIRES: True}
 
-_INT64_MAX: Final = 2**63 - 1
+#: Sessions created in the same millisecond keep their insertion order (ObjectIds grow).
+CREATION_ORDER: Final = [(CREATED, ASCENDING), ("_id", ASCENDING)]
+
+#: 9999-12-31T23:59:59.999Z: the latest date every server and driver can represent
+#: as a calendar date; an expiry beyond it is "never" in practice.
+_LATEST_MS: Final = 253_402_300_799_999
 
 
 def to_date(seconds: float) -> DatetimeMS:
     """Unix seconds as a BSON date, floored to the millisecond, alike for stored and compared times."""
     milliseconds = int(seconds * 1000)
-    # A very long default_ttl must not overflow BSON's int64 milliseconds.
-    return DatetimeMS(max(-_INT64_MAX, min(milliseconds, _INT64_MAX)))
+    # A very long default_ttl must not overflow what servers can decode.
+    return DatetimeMS(max(0, min(milliseconds, _LATEST_MS)))
 
 
 def from_date(value: DatetimeMS) -> float:

@@ -204,7 +204,8 @@ class MongoSessions(RecordSessionModule):
         collection = await self._ready()
         query = {doc.SESSION_KEY: doc.key_value(session_key), **doc.live(now)}
         with guarded("list", self.timeout):
-            documents = await collection.find(query, doc.RECORD_FIELDS).to_list(None)
+            cursor = collection.find(query, doc.RECORD_FIELDS).sort(doc.CREATION_ORDER)
+            documents = await cursor.to_list(None)
         return [doc.to_record(document) for document in documents]
 
     async def _purge(self, now: float, limit: int) -> int:

@@ -1,0 +1,359 @@
+"""What the MongoDB backend does beyond the shared contract: documents, indexes, options, clients."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+import pytest
+import pytest_asyncio
+from pymongo import ReadPreference
+from pymongo.write_concern import WriteConcern
+
+import jamsession
+from jamsession import BackendUnavailableError, ConfigError, JamSessionError, SerializationError
+from jamsession.testing import FakeClock
+from jamsession_mongodb import MongoSessions
+
+INDEX_NAMES = ["_id_", "jamsession_expires", "jamsession_key", "jamsession_sid"]
+
+
+@pytest_asyncio.fixture
+async def store(pymongo_client: Any, database: str, collection_name: str) -> AsyncIterator[MongoSessions]:
+    async with MongoSessions(client=pymongo_client, database=database, collection=collection_name) as store:
+        yield store
+
+
+@pytest.fixture
+def raw(pymongo_client: Any, database: str, collection_name: str) -> Any:
+    """The test's collection as the app's client sees it, default codec options."""
+    return pymongo_client[database][collection_name]
+
+
+# -- the documents ------------------------------------------------------------------
+
+
+async def test_a_session_is_one_document_with_binary_data_and_a_date_expiry(
+    store: MongoSessions, raw: Any
+) -> None:
+    store.default_ttl = 3600
+    session_id = await store.create("alice", {"n": 1})
+    [document] = await raw.find().to_list(None)
+    assert ["_id", "created", "data", "expires", "key", "sid"] == sorted(document)
+    assert session_id == document["sid"]
+    assert "alice" == document["key"]
+    assert isinstance(document["data"], bytes)  # BSON binary; a BSON string would decode to str
+    assert isinstance(document["expires"], datetime)
+    assert 3600 == round((document["expires"] - document["created"]).total_seconds())
+
+
+async def test_a_session_without_ttl_has_no_expiry_field(store: MongoSessions, raw: Any) -> None:
+    await store.create("alice", {})
+    [document] = await raw.find().to_list(None)
+    assert "expires" not in document
+
+
+async def test_data_is_encrypted_at_rest_when_crypt_is_on(
+    pymongo_client: Any, database: str, collection_name: str, raw: Any
+) -> None:
+    store = MongoSessions(
+        client=pymongo_client,
+        database=database,
+        collection=collection_name,
+        is_session_crypt=True,
+        session_aes_secret=jamsession.generate_key(),
+    )
+    session_id = await store.create("alice", {"secret": "hunter2"})
+    [document] = await raw.find().to_list(None)
+    assert b"hunter2" not in document["data"]
+    assert document["sid"] != session_id  # the token is the encrypted form of the stored ID
+    assert {"secret": "hunter2"} == await store.get(session_id)
+
+
+async def test_session_keys_that_are_not_utf8_round_trip(store: MongoSessions) -> None:
+    odd = "user\ud800"
+    session_id = await store.create(odd, {"n": 1})
+    kept = await store.create("user", {"n": 2})
+    assert [odd] == [info.session_key for info in await store.list_sessions(odd)]
+    await store.clear(odd)
+    assert await store.get(session_id) is None
+    assert {"n": 2} == await store.get(kept)
+
+
+async def test_operator_shaped_keys_match_only_themselves(store: MongoSessions) -> None:
+    others = [await store.create(key, {}) for key in ["alice", "bob", "$where", "a.b"]]
+    for key in ['{"$ne": null}', "$ne", "$where", "{'$gt': ''}"]:
+        await store.clear(key)
+    assert [{}, {}, None, {}] == [await store.get(session_id) for session_id in others]
+
+
+async def test_a_very_long_ttl_does_not_overflow_the_date(store: MongoSessions) -> None:
+    store.default_ttl = 1e300
+    session_id = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(session_id)
+
+
+async def test_data_too_large_for_a_document_is_a_serialization_error(store: MongoSessions) -> None:
+    too_large = {"blob": "x" * (17 * 1024 * 1024)}
+    with pytest.raises(SerializationError):
+        await store.create("alice", too_large)
+    assert [] == await store.list_sessions("alice")
+    session_id = await store.create("alice", {"n": 1})
+    with pytest.raises(SerializationError):
+        await store.update(session_id, too_large)
+    assert {"n": 1} == await store.get(session_id)
+
+
+async def test_a_duplicate_id_from_the_id_factory_is_a_typed_error(
+    pymongo_client: Any, database: str, collection_name: str
+) -> None:
+    store = MongoSessions(
+        client=pymongo_client, database=database, collection=collection_name, id_factory=lambda: "same-id"
+    )
+    await store.create("alice", {"n": 1})
+    with pytest.raises(JamSessionError, match="unique"):
+        await store.create("bob", {"n": 2})
+    assert {"n": 1} == await store.get("same-id")
+
+
+# -- expiry -------------------------------------------------------------------------
+
+
+async def test_reads_filter_expired_documents_the_server_still_holds(store: MongoSessions, raw: Any) -> None:
+    clock = FakeClock()
+    store.clock, store.default_ttl = clock, 60
+    session_id = await store.create("alice", {})
+    clock.advance(61)
+    assert await store.get(session_id) is None
+    assert [] == await store.list_sessions("alice")
+    assert 1 == await raw.count_documents({})
+
+
+async def test_the_server_removes_expired_documents_itself(store: MongoSessions, raw: Any) -> None:
+    store.default_ttl = 0.5
+    await store.create("alice", {})
+    # SecantusDB sweeps every second here; mongod's TTL monitor runs every 60 s.
+    deadline = time.monotonic() + 150
+    while await raw.count_documents({}) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls the server
+        await asyncio.sleep(0.25)
+    assert 0 == await raw.count_documents({})
+
+
+async def test_sliding_expiry_moves_the_stored_date(store: MongoSessions, raw: Any) -> None:
+    clock = FakeClock()
+    store.clock, store.default_ttl, store.sliding_expiry = clock, 60, True
+    session_id = await store.create("alice", {})
+    before = (await raw.find_one())["expires"]
+    clock.advance(30)
+    await store.get(session_id)
+    assert 30 == round(((await raw.find_one())["expires"] - before).total_seconds())
+
+
+class SmallBatches(MongoSessions):
+    purge_batch_size: ClassVar[int] = 3
+
+
+async def test_purge_works_in_batches_and_spares_live_sessions(
+    pymongo_client: Any, database: str, collection_name: str, raw: Any
+) -> None:
+    clock = FakeClock()
+    store = SmallBatches(
+        client=pymongo_client, database=database, collection=collection_name, default_ttl=60, clock=clock
+    )
+    for i in range(10):
+        await store.create("alice", {"i": i})
+    clock.advance(61)
+    live = await store.create("alice", {"live": True})
+    assert 10 == await store.purge_expired()
+    assert [live] == [info.session_id for info in await store.list_sessions("alice")]
+    assert 1 == await raw.count_documents({})
+
+
+# -- indexes ------------------------------------------------------------------------
+
+
+async def test_indexes_are_made_on_first_use(store: MongoSessions, raw: Any) -> None:
+    await store.get("no-such-session")
+    indexes = await raw.index_information()
+    assert INDEX_NAMES == sorted(indexes)
+    assert indexes["jamsession_sid"]["unique"] is True
+    assert [("sid", 1)] == indexes["jamsession_sid"]["key"]
+    assert [("key", 1)] == indexes["jamsession_key"]["key"]
+    assert 0 == indexes["jamsession_expires"]["expireAfterSeconds"]
+
+
+async def test_ensuring_indexes_is_idempotent(
+    pymongo_client: Any, database: str, collection_name: str, raw: Any
+) -> None:
+    stores = [MongoSessions(client=pymongo_client, database=database, collection=collection_name)]
+    stores.append(MongoSessions(client=pymongo_client, database=database, collection=collection_name))
+    await asyncio.gather(*(store.create("alice", {}) for store in stores for _ in range(5)))
+    assert INDEX_NAMES[1:] == sorted(await stores[0].ensure_indexes())
+    assert INDEX_NAMES == sorted(await raw.index_information())
+
+
+async def test_no_indexes_are_made_when_create_indexes_is_off(
+    pymongo_client: Any, database: str, collection_name: str, raw: Any
+) -> None:
+    store = MongoSessions(
+        client=pymongo_client, database=database, collection=collection_name, create_indexes=False
+    )
+    await store.create("alice", {})
+    assert ["_id_"] == sorted(await raw.index_information())
+
+
+async def test_an_index_of_our_name_with_other_options_is_a_config_error(
+    store: MongoSessions, raw: Any
+) -> None:
+    await raw.create_index("expires", name="jamsession_expires", expireAfterSeconds=3600)
+    with pytest.raises(ConfigError, match="index"):
+        await store.create("alice", {})
+
+
+# -- the client and the primary -------------------------------------------------------
+
+
+async def test_a_secondary_preferring_client_still_reads_its_own_writes(
+    make_client: Callable[..., Any], mongodb_url: str, database: str, collection_name: str
+) -> None:
+    for kind in ("pymongo", "motor"):
+        client = make_client(kind, mongodb_url, readPreference="secondaryPreferred")
+        store = MongoSessions(client=client, database=database, collection=f"{collection_name}_{kind}")
+        assert ReadPreference.PRIMARY == store.collection.read_preference
+        old = await store.create("alice", {"n": 1})
+        new = await store.rework(old)
+        assert (None, {"n": 1}) == (await store.get(old), await store.get(new))
+        await store.update(new, {"n": 2})
+        assert {"n": 2} == await store.get(new)
+        await store.clear("alice")
+        assert await store.get(new) is None
+        await client[database].drop_collection(f"{collection_name}_{kind}")
+
+
+async def test_a_url_with_a_secondary_read_preference_still_reads_from_the_primary(
+    mongodb_url: str, database: str, collection_name: str
+) -> None:
+    separator = "&" if "?" in mongodb_url else "?"
+    url = f"{mongodb_url}{separator}readPreference=secondaryPreferred"
+    async with MongoSessions(url=url, database=database, collection=collection_name) as store:
+        assert ReadPreference.PRIMARY == store.collection.read_preference
+        session_id = await store.create("alice", {"n": 1})
+        await store.delete(session_id)
+        assert await store.get(session_id) is None
+        await store.collection.drop()
+
+
+async def test_a_client_passed_in_stays_open(client: Any, database: str, collection_name: str) -> None:
+    store = MongoSessions(client=client, database=database, collection=collection_name)
+    await store.create("alice", {})
+    await store.aclose()
+    assert 1.0 == (await client.admin.command("ping"))["ok"]
+
+
+async def test_a_client_made_from_the_url_is_closed(
+    mongodb_url: str, database: str, collection_name: str
+) -> None:
+    store = MongoSessions(url=mongodb_url, database=database, collection=collection_name)
+    session_id = await store.create("alice", {})
+    await store.collection.drop()
+    await store.aclose()
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        await store.get(session_id)
+
+
+async def test_the_store_is_found_by_name_with_its_options(
+    mongodb_url: str, database: str, collection_name: str
+) -> None:
+    settings = {
+        "backend": "mongodb",
+        "url": mongodb_url,
+        "database": database,
+        "collection": collection_name,
+        "write_concern": {"w": 1, "j": True},
+        "default_ttl": 60,
+    }
+    async with jamsession.from_config(settings) as store:
+        assert isinstance(store, MongoSessions)
+        assert WriteConcern(w=1, j=True) == store.collection.write_concern
+        assert {"n": 1} == await store.get(await store.create("alice", {"n": 1}))
+        await store.collection.drop()
+
+
+# -- options ------------------------------------------------------------------------
+
+
+async def test_the_write_concern_defaults_to_majority() -> None:
+    async with MongoSessions(url="mongodb://127.0.0.1:1/") as store:
+        assert WriteConcern(w="majority") == store.collection.write_concern
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("majority", WriteConcern(w="majority")),
+        (1, WriteConcern(w=1)),
+        ({"w": 2, "wtimeout": 500}, WriteConcern(w=2, wtimeout=500)),
+        (WriteConcern(w=1, j=True), WriteConcern(w=1, j=True)),
+    ],
+)
+async def test_the_write_concern_option(given: Any, expected: WriteConcern) -> None:
+    async with MongoSessions(url="mongodb://127.0.0.1:1/", write_concern=given) as store:
+        assert expected == store.collection.write_concern
+
+
+@pytest.mark.parametrize(
+    ("url", "database", "expected"),
+    [
+        ("mongodb://127.0.0.1:1/", None, "jamsession"),
+        ("mongodb://127.0.0.1:1/app", None, "app"),
+        ("mongodb://127.0.0.1:1/app", "other", "other"),
+    ],
+)
+async def test_the_database_comes_from_the_option_then_the_url(
+    url: str, database: str | None, expected: str
+) -> None:
+    async with MongoSessions(url=url, database=database, collection="c") as store:
+        assert (expected, "c") == (store.collection.database.name, store.collection.name)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({}, "exactly one of url"),
+        ({"url": "mongodb://127.0.0.1:1/", "client": object()}, "exactly one of url"),
+        ({"client": object()}, "AsyncMongoClient or a Motor client"),
+        ({"url": "http://127.0.0.1/"}, "not a valid MongoDB connection string"),
+        ({"url": 27017}, "connection string"),
+        ({"url": "mongodb://127.0.0.1:1/", "collection": ""}, "collection"),
+        ({"url": "mongodb://127.0.0.1:1/", "collection": "a$b"}, "collection name"),
+        ({"url": "mongodb://127.0.0.1:1/", "database": "a b/c"}, "database"),
+        ({"url": "mongodb://127.0.0.1:1/", "write_concern": 0}, "acknowledged"),
+        ({"url": "mongodb://127.0.0.1:1/", "write_concern": {"w": 0}}, "acknowledged"),
+        ({"url": "mongodb://127.0.0.1:1/", "write_concern": {"x": 1}}, "write_concern"),
+        ({"url": "mongodb://127.0.0.1:1/", "write_concern": 1.5}, "write_concern"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": 0}, "timeout"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": True}, "timeout"),
+    ],
+)
+def test_bad_options_are_config_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MongoSessions(**options)
+
+
+def test_a_sync_client_is_refused(mongodb_url: str) -> None:
+    from pymongo import MongoClient
+
+    client: Any = MongoClient(mongodb_url, connect=False)
+    try:
+        with pytest.raises(ConfigError, match="AsyncMongoClient"):
+            MongoSessions(client=client)
+    finally:
+        client.close()
+
+
+def test_a_bad_url_error_never_shows_the_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        MongoSessions(url="mongodb://admin:pa55word@127.0.0.1:notaport/")
+    assert "pa55word" not in str(caught.value)
+    assert caught.value.__cause__ is None
