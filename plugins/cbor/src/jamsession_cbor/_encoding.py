@@ -26,9 +26,9 @@ from jamsession._errors import UnsupportedTypeError
 #: reader caps it too, and this keeps every value written readable.
 MAX_DECIMAL_DIGITS = 1000
 
-#: Integers in sets stay within this bound. Python hashes these to themselves,
-#: so a set read back cannot be crafted into a hash-collision flood; larger
-#: integers, floats, UUIDs and tuples can be.
+#: Integers in sets stay within this bound. Python hashes these to themselves
+#: (-1 aside), so a set read back cannot be crafted into a hash-collision
+#: flood; larger integers, floats, UUIDs and tuples can be.
 MAX_SET_INT = 2**61 - 2
 
 #: Wraps the elements of a frozenset. Not in the IANA registry: a number from
@@ -56,7 +56,7 @@ def is_set_element(value: object) -> bool:
     """Whether ``value`` may be a member of a stored set (the reader applies the same test)."""
     if isinstance(value, (str, bytes)):
         return True
-    # bool is an int; both hash to themselves.
+    # bool is an int, and True and False hash to 1 and 0.
     return isinstance(value, int) and -MAX_SET_INT <= value <= MAX_SET_INT
 
 
