@@ -8,8 +8,9 @@ back costs far more than SQLite's work on a session row. So:
 * Callers arriving while something is in flight queue their statement in a
   line and start one *drain*: a single hop whose function, on the
   connection's thread, takes everything in the line, runs it as one batch
-  (one ``BEGIN IMMEDIATE ... COMMIT`` when any statement writes), wakes
-  that batch's callers, and takes the line again, until it finds it empty.
+  (one ``BEGIN IMMEDIATE ... COMMIT`` when any statement writes; a run of
+  reads as one statement where the statement knows how), wakes that
+  batch's callers, and takes the line again, until it finds it empty.
   While a batch runs, the callers of the previous one are woken and queue
   their next statements, so under load each batch carries about one
   statement per concurrent caller, and the thread never waits to be woken.
@@ -48,7 +49,7 @@ from jamsession_sqlite._schema import is_busy
 if not callable(getattr(aiosqlite.Connection, "_execute", None)):  # pragma: no cover - other aiosqlite
     raise ImportError(
         f"jamsession-sqlite needs aiosqlite's Connection._execute, which aiosqlite "
-        f"{getattr(aiosqlite, '__version__', '?')} lacks: install a supported aiosqlite (>=0.20,<0.23)"
+        f"{getattr(aiosqlite, '__version__', '?')} lacks: install aiosqlite 0.20 to 0.22"
     )
 
 #: Most statements run in one transaction: keeps each write transaction,
