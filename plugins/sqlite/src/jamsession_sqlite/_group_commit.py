@@ -316,6 +316,7 @@ def _run_single(
     busy_timeout: float,
     checkpointer: Checkpointer,
 ) -> Any:
+    started = time.monotonic()
     try:
         # One statement is atomic on its own: no BEGIN/COMMIT needed.
         outcome = _apply(raw, statement, params)
@@ -327,10 +328,8 @@ def _run_single(
             return Failed(exc)
     except Exception as exc:  # noqa: BLE001 - handed back to the caller, typed there
         return Failed(exc)
-    # Locked past SQLite's own busy handler: the general path retries.
-    (outcome,) = _execute_batch(
-        raw, [_Entry(statement, params)], time.monotonic() + busy_timeout, checkpointer
-    )
+    # Locked: the general path retries for what is left of busy_timeout.
+    (outcome,) = _execute_batch(raw, [_Entry(statement, params)], started + busy_timeout, checkpointer)
     return outcome
 
 
