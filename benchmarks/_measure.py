@@ -4,10 +4,13 @@ One *repeat* runs the five operations in order, each as a *phase* over the
 same number of sessions: ``create`` makes them, ``get`` reads them,
 ``update`` rewrites them, ``rework`` moves each to a new ID and ``delete``
 ends them, so a store holds as many sessions after a repeat as before it.
-Within a phase, every subject of the group runs in turn (the order rotates
-from repeat to repeat) before the next phase starts: a subject and its
-baseline are timed moments apart, so load from elsewhere on the machine
-lands on both alike, and their ratio, repeat by repeat, is *paired*.
+
+A phase is cut into *chunks* of a few dozen operations (a millisecond or so
+each), and the subjects of the group take turns chunk by chunk, in an order
+that rotates from chunk to chunk. A subject and its baseline are so timed
+moments apart, and a burst of load from elsewhere on a shared machine lands
+on one chunk pair, not on one subject: every ratio is the median of these
+paired chunk ratios, over all chunks of all repeats.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class Group:
     concurrency: int
     #: Sessions per phase.
     sessions: int
+    #: Operations per chunk.
+    chunk: int
     data: dict[str, Any]
     subjects: dict[str, SubjectFactory]
     repeats: int
@@ -65,10 +70,13 @@ class Group:
 
 @dataclass
 class GroupResult:
-    """Seconds per operation, one sample per repeat, for each subject and operation."""
+    """Seconds per operation for each subject and operation: per repeat, and per chunk."""
 
     group: Group
+    #: One sample per repeat: the whole phase's time over its operations.
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    #: One sample per chunk, aligned across subjects: chunk ``i`` of each ran side by side.
+    chunks: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     #: Longest session ID each subject handed out.
     token_lengths: dict[str, int] = field(default_factory=dict)
 
@@ -77,14 +85,14 @@ class GroupResult:
 
 
 def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
-    """``numerator[i] / denominator[i]`` for each repeat ``i``."""
+    """``numerator[i] / denominator[i]`` for each pair ``i`` (timed side by side)."""
     if len(numerator) != len(denominator):
         raise ValueError("paired samples must come from the same repeats")
     return [n / d for n, d in zip(numerator, denominator, strict=True)]
 
 
 def rotated(names: Sequence[str], repeat: int) -> list[str]:
-    """``names`` rotated by ``repeat``: each subject leads some repeats, trails others."""
+    """``names`` rotated by ``repeat``: each subject leads some turns, trails others."""
     if not names:
         return []
     shift = repeat % len(names)
@@ -99,6 +107,7 @@ async def run_group(group: Group, advance: Callable[[int], None]) -> GroupResult
         for name, factory in group.subjects.items():
             subjects[name] = await factory()
             result.samples[name] = {op: [] for op in OPS}
+            result.chunks[name] = {op: [] for op in OPS}
             result.token_lengths[name] = 0
         names = list(subjects)
         # Connections, pools, indexes and caches are made before any timing.
@@ -106,18 +115,28 @@ async def run_group(group: Group, advance: Callable[[int], None]) -> GroupResult
         for name in names:
             await _lifecycle(subjects[name], group, warm_up)
         advance(1)
-        for repeat in range(group.repeats):
-            order = rotated(names, repeat)
-            tokens: dict[str, list[str]] = {name: [] for name in names}
+        keys = _keys(group.sessions)
+        turn = 0
+        for _ in range(group.repeats):
+            tokens: dict[str, list[str]] = dict.fromkeys(names, keys)
             for op in OPS:
                 # Garbage from the last phase is collected before, not during, this one.
                 gc.collect()
-                for name in order:
-                    items = _keys(group.sessions) if op == "create" else tokens[name]
-                    elapsed, tokens[name] = await timed_phase(
-                        subjects[name], op, items, group.data, group.concurrency
-                    )
-                    result.samples[name][op].append(elapsed / group.sessions)
+                produced: dict[str, list[str]] = {name: [] for name in names}
+                spent = dict.fromkeys(names, 0.0)
+                for start in range(0, group.sessions, group.chunk):
+                    turn += 1
+                    for name in rotated(names, turn):
+                        items = tokens[name][start : start + group.chunk]
+                        elapsed, out = await timed_phase(
+                            subjects[name], op, items, group.data, group.concurrency
+                        )
+                        produced[name] += out
+                        spent[name] += elapsed
+                        result.chunks[name][op].append(elapsed / len(items))
+                for name in names:
+                    tokens[name] = produced[name]
+                    result.samples[name][op].append(spent[name] / group.sessions)
                     if op in ("create", "rework"):
                         longest = max(map(len, tokens[name]))
                         result.token_lengths[name] = max(result.token_lengths[name], longest)

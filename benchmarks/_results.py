@@ -50,12 +50,12 @@ class Ratio:
 
 def speedup(result: GroupResult, candidate: str, baseline: str, op: str) -> Ratio:
     """How many times faster ``candidate`` is than ``baseline`` (baseline time / candidate time)."""
-    return Ratio.of(result.samples[baseline][op], result.samples[candidate][op])
+    return Ratio.of(result.chunks[baseline][op], result.chunks[candidate][op])
 
 
 def cost(result: GroupResult, candidate: str, baseline: str, op: str) -> Ratio:
     """``candidate``'s time relative to ``baseline``'s: 1.10 is 10% slower."""
-    return Ratio.of(result.samples[candidate][op], result.samples[baseline][op])
+    return Ratio.of(result.chunks[candidate][op], result.chunks[baseline][op])
 
 
 def group_json(result: GroupResult) -> dict[str, Any]:
@@ -68,6 +68,7 @@ def group_json(result: GroupResult) -> dict[str, Any]:
         "sessions_per_phase": group.sessions,
         "stored_before": group.stored,
         "repeats": group.repeats,
+        "ops_per_chunk": group.chunk,
         "token_lengths": result.token_lengths,
         "subjects": {
             name: {

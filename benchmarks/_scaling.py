@@ -1,9 +1,10 @@
 """How ``get`` cost grows with the number of stored sessions.
 
 Two stores of one backend take turns: a *reference* holding the smallest
-count and a *grown* one, filled up to each size in turn. Each repeat times
-the same number of ``get`` calls on random stored sessions of each, so the
-ratio grown/reference at each size is paired like every other ratio here.
+count and a *grown* one, filled up to each size in turn. They read random
+stored sessions in alternating chunks of :data:`CHUNK` calls, so the ratio
+grown/reference at each size is a median of paired chunk ratios, like every
+other ratio here.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ import jamsession
 from benchmarks._fill import fill_memory, fill_sqlite
 from benchmarks._measure import BenchmarkError, paired_ratios, rotated
 
+#: ``get`` calls per chunk.
+CHUNK = 20
+
 
 @dataclass
 class ScalingResult:
     backend: str
     reference_size: int
-    #: Size -> seconds per get, one per repeat, for the reference and the grown store.
+    #: Size -> seconds per get, one per chunk, for the reference and the grown store.
     reference: dict[int, list[float]] = field(default_factory=dict)
     grown: dict[int, list[float]] = field(default_factory=dict)
 
@@ -61,10 +65,11 @@ class _Filled:
                 self.store = jamsession.open("memory")
             self.ids += await fill_memory(self.store, missing, self.blob, first=len(self.ids))
 
-    async def timed_gets(self, count: int, rng: random.Random) -> float:
-        sample = rng.sample(self.ids, min(count, len(self.ids)))
+    def sample(self, count: int, rng: random.Random) -> list[str]:
+        return [rng.choice(self.ids) for _ in range(count)]
+
+    async def timed_gets(self, sample: list[str]) -> float:
         get = self.store.get
-        gc.collect()
         started = time.perf_counter()
         for session_id in sample:
             if await get(session_id) is None:
@@ -93,13 +98,19 @@ async def run_scaling(
         for size in sizes:
             await grown.grow_to(size)
             # Warm both: file pages, connection, code paths.
-            await reference.timed_gets(gets, rng)
-            await grown.timed_gets(gets, rng)
+            await reference.timed_gets(reference.sample(gets, rng))
+            await grown.timed_gets(grown.sample(gets, rng))
             result.reference[size], result.grown[size] = [], []
-            for repeat in range(repeats):
-                for which in rotated(["reference", "grown"], repeat):
-                    filled = reference if which == "reference" else grown
-                    getattr(result, which)[size].append(await filled.timed_gets(gets, rng))
+            turn = 0
+            for _ in range(repeats):
+                samples = {"reference": reference.sample(gets, rng), "grown": grown.sample(gets, rng)}
+                gc.collect()
+                for start in range(0, gets, CHUNK):
+                    turn += 1
+                    for which in rotated(["reference", "grown"], turn):
+                        filled = reference if which == "reference" else grown
+                        elapsed = await filled.timed_gets(samples[which][start : start + CHUNK])
+                        getattr(result, which)[size].append(elapsed)
             advance(1)
     finally:
         for filled in (reference, grown):

@@ -14,6 +14,8 @@ class Settings:
     repeats: dict[str, int]
     #: Sessions per phase, by backend.
     sessions: dict[str, int]
+    #: Operations per chunk when sequential, by backend; at N concurrent, 2N.
+    chunk: dict[str, int]
     #: Session data of the lifecycle groups, by name in :data:`~benchmarks._payloads.PAYLOADS`.
     payloads: tuple[str, ...]
     #: Concurrent coroutines of the lifecycle groups; 1 means sequential.
@@ -32,11 +34,18 @@ class Settings:
         """Sessions per phase: at least two per coroutine, so every coroutine waits on another."""
         return max(self.sessions[backend], 2 * concurrency)
 
+    def chunk_for(self, backend: str, concurrency: int) -> int:
+        """Operations per chunk: two per coroutine when concurrent."""
+        if concurrency > 1:
+            return min(2 * concurrency, self.sessions_for(backend, concurrency))
+        return min(self.chunk[backend], self.sessions[backend])
+
 
 FULL = Settings(
     name="full",
     repeats={"memory": 7, "sqlite": 7, "mongodb": 5},
-    sessions={"memory": 1000, "sqlite": 300, "mongodb": 60},
+    sessions={"memory": 1000, "sqlite": 400, "mongodb": 60},
+    chunk={"memory": 50, "sqlite": 10, "mongodb": 4},
     payloads=("typical", "4KiB"),
     concurrency=(1, 100),
     scaling_sizes=(1_000, 10_000, 100_000, 1_000_000),
@@ -51,6 +60,7 @@ QUICK = Settings(
     name="quick",
     repeats={"memory": 3, "sqlite": 3, "mongodb": 3},
     sessions={"memory": 300, "sqlite": 100, "mongodb": 20},
+    chunk={"memory": 50, "sqlite": 10, "mongodb": 4},
     payloads=("typical", "4KiB"),
     concurrency=(1, 100),
     scaling_sizes=(1_000, 10_000, 100_000),
@@ -65,6 +75,7 @@ SMOKE = Settings(
     name="smoke",
     repeats={"memory": 1, "sqlite": 1, "mongodb": 1},
     sessions={"memory": 40, "sqlite": 20, "mongodb": 10},
+    chunk={"memory": 20, "sqlite": 10, "mongodb": 5},
     payloads=("typical",),
     concurrency=(1, 10),
     scaling_sizes=(100, 1_000),

@@ -160,6 +160,7 @@ def lifecycle_groups(settings: Settings, context: Context, backends: list[str]) 
                 payload=payload,
                 concurrency=concurrency,
                 sessions=settings.sessions_for(backend, concurrency),
+                chunk=settings.chunk_for(backend, concurrency),
                 data=data,
                 subjects=subjects,
                 repeats=settings.repeats[backend],
@@ -194,6 +195,7 @@ def jamlib_groups(settings: Settings, context: Context) -> list[Group]:
                 payload="typical",
                 concurrency=1,
                 sessions=sessions,
+                chunk=1,
                 data=data,
                 subjects={
                     JAMSESSION_SQLITE: jamsession_factory(context, "sqlite", "json", False, stored=fill),

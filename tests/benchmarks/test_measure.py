@@ -46,12 +46,23 @@ async def test_a_group_gives_one_sample_per_repeat_and_op_and_evaluates() -> Non
     async def build() -> LockedDict:
         return LockedDict()
 
-    group = Group("memory", "typical", 1, 10, PAYLOADS["typical"], {"a": build, "b": build}, repeats=3)
+    group = Group(
+        backend="memory",
+        payload="typical",
+        concurrency=1,
+        sessions=10,
+        chunk=4,
+        data=PAYLOADS["typical"],
+        subjects={"a": build, "b": build},
+        repeats=3,
+    )
     steps: list[int] = []
     result = await run_group(group, steps.append)
 
     assert 1 + 3 == len(steps)
     assert dict.fromkeys(OPS, 3) == {op: len(samples) for op, samples in result.samples["a"].items()}
+    # Chunks of 4, 4 and 2 sessions, in each of 3 repeats.
+    assert dict.fromkeys(OPS, 9) == {op: len(samples) for op, samples in result.chunks["b"].items()}
     assert 36 == result.token_lengths["a"]
     assert speedup(result, "a", "b", "get").median > 0
     # Targets over a run that measured none of their subjects say so, rather than pass.
