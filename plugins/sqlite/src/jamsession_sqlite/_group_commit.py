@@ -282,8 +282,8 @@ class GroupCommit:
 
 def _deliver(batch: list[_Entry]) -> None:
     for entry in batch:
-        future = cast("asyncio.Future[Any]", entry.future)
-        if not future.done():
+        future = entry.future
+        if future is not None and not future.done():
             future.set_result(entry.outcome)
 
 
