@@ -12,8 +12,9 @@ class Settings:
     name: str
     #: Repeats of the lifecycle groups, by backend (each gives one paired sample per operation).
     repeats: dict[str, int]
-    #: Sessions per phase, by backend.
+    #: Sessions per phase, by backend: sequential, and concurrent.
     sessions: dict[str, int]
+    concurrent_sessions: dict[str, int]
     #: Operations per chunk when sequential, by backend; at N concurrent, 2N.
     chunk: dict[str, int]
     #: Session data of the lifecycle groups, by name in :data:`~benchmarks._payloads.PAYLOADS`.
@@ -31,8 +32,10 @@ class Settings:
     startup_repeats: int
 
     def sessions_for(self, backend: str, concurrency: int) -> int:
-        """Sessions per phase: at least two per coroutine, so every coroutine waits on another."""
-        return max(self.sessions[backend], 2 * concurrency)
+        """Sessions per phase: when concurrent, at least two per coroutine."""
+        if concurrency > 1:
+            return max(self.concurrent_sessions[backend], 2 * concurrency)
+        return self.sessions[backend]
 
     def chunk_for(self, backend: str, concurrency: int) -> int:
         """Operations per chunk: two per coroutine when concurrent."""
@@ -43,14 +46,15 @@ class Settings:
 
 FULL = Settings(
     name="full",
-    repeats={"memory": 7, "sqlite": 7, "mongodb": 5},
-    sessions={"memory": 1000, "sqlite": 400, "mongodb": 60},
+    repeats={"memory": 7, "sqlite": 5, "mongodb": 4},
+    sessions={"memory": 1000, "sqlite": 200, "mongodb": 60},
+    concurrent_sessions={"memory": 1000, "sqlite": 400, "mongodb": 200},
     chunk={"memory": 50, "sqlite": 10, "mongodb": 4},
     payloads=("typical", "4KiB"),
     concurrency=(1, 100),
     scaling_sizes=(1_000, 10_000, 100_000, 1_000_000),
-    scaling_gets=2000,
-    scaling_repeats=7,
+    scaling_gets=1000,
+    scaling_repeats=5,
     jamlib_sessions={100: 40, 1_000: 20, 10_000: 10},
     jamlib_repeats=3,
     startup_repeats=25,
@@ -60,6 +64,7 @@ QUICK = Settings(
     name="quick",
     repeats={"memory": 3, "sqlite": 3, "mongodb": 3},
     sessions={"memory": 300, "sqlite": 100, "mongodb": 20},
+    concurrent_sessions={"memory": 400, "sqlite": 200, "mongodb": 200},
     chunk={"memory": 50, "sqlite": 10, "mongodb": 4},
     payloads=("typical", "4KiB"),
     concurrency=(1, 100),
@@ -75,6 +80,7 @@ SMOKE = Settings(
     name="smoke",
     repeats={"memory": 1, "sqlite": 1, "mongodb": 1},
     sessions={"memory": 40, "sqlite": 20, "mongodb": 10},
+    concurrent_sessions={"memory": 40, "sqlite": 20, "mongodb": 20},
     chunk={"memory": 20, "sqlite": 10, "mongodb": 5},
     payloads=("typical",),
     concurrency=(1, 10),
