@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient
-from secantus import SecantusDBServer
+from secantus import SecantusDBServer  # type: ignore[import-untyped]  # ships no type information
 
 URL_VARIABLE = "JAMSESSION_TEST_MONGODB_URL"
 DATABASE = "jamsession_test"

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import pytest
 import pytest_asyncio
 from pymongo import ReadPreference
+from pymongo.uri_parser import parse_uri
 from pymongo.write_concern import WriteConcern
 
 import jamsession
@@ -242,6 +243,12 @@ async def test_a_url_with_a_secondary_read_preference_still_reads_from_the_prima
         await store.delete(session_id)
         assert await store.get(session_id) is None
         await store.collection.drop()
+
+
+async def test_without_a_database_the_clients_default_is_used(client: Any, mongodb_url: str) -> None:
+    expected = parse_uri(mongodb_url)["database"] or "jamsession"
+    store = MongoSessions(client=client, collection="c")
+    assert expected == store.collection.database.name
 
 
 async def test_a_client_passed_in_stays_open(client: Any, database: str, collection_name: str) -> None:
