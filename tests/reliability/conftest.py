@@ -11,22 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.reliability.support import BACKENDS, QUICK, STRESS, VARIANTS, Figures, Opener, OpenStore, Scale
 
-from jamsession import BaseAsyncSessionModule, installed_plugins, load_backend
-from jamsession.testing import StoreVariant, store_variants
-
-#: Opens a store on the storage named by the first argument: the same name, the same sessions.
-Opener = Callable[..., AbstractAsyncContextManager[BaseAsyncSessionModule]]
-
-BACKENDS = sorted({info.name for info in installed_plugins("backend")})
-VARIANTS = store_variants()
+from jamsession import BaseAsyncSessionModule, load_backend
+from jamsession.testing import StoreVariant
 
 try:
     # The MongoDB backend's own tests start the server; the same fixture serves here.
@@ -35,23 +29,6 @@ except ImportError:  # pragma: no cover - the MongoDB backend or its test server
     HAVE_MONGODB_SERVER = False
 else:
     HAVE_MONGODB_SERVER = True
-
-
-@dataclass(frozen=True)
-class Scale:
-    """How much of each check one run does: ``quick`` in ``make test``, ``stress`` in ``make stress``."""
-
-    name: str
-    model_examples: int
-    model_steps: int
-    hostile_ids: int
-    concurrent_operations: int
-
-
-QUICK = Scale("quick", model_examples=8, model_steps=30, hostile_ids=10_000, concurrent_operations=1000)
-STRESS = Scale(
-    "stress", model_examples=150, model_steps=60, hostile_ids=100_000, concurrent_operations=20_000
-)
 
 
 @pytest.fixture(
@@ -101,9 +78,15 @@ def _mongodb_opener(url: str) -> Opener:
 
 
 @pytest.fixture(params=BACKENDS)
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of an installed backend."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def opener(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens stores of one installed backend; ``opener(storage, **options)``."""
-    name = request.param
+    name = backend
     if name == "memory":
         yield _open_memory
         _memory_storages.clear()
@@ -123,7 +106,7 @@ def variant(request: pytest.FixtureRequest) -> StoreVariant:
 
 
 @pytest.fixture
-def open_store(opener: Opener, variant: StoreVariant) -> Callable[[], AbstractAsyncContextManager[Any]]:
+def open_store(opener: Opener, variant: StoreVariant) -> OpenStore:
     """Opens an empty store of this backend and variant, on storage of its own, each time it is called."""
 
     def open_empty() -> AbstractAsyncContextManager[Any]:
@@ -133,31 +116,6 @@ def open_store(opener: Opener, variant: StoreVariant) -> Callable[[], AbstractAs
 
 
 # -- the figures ----------------------------------------------------------------------------
-
-
-class Figures:
-    """What each check tried and what held, written to ``build/reliability.json`` at the end."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def record(
-        self, request: pytest.FixtureRequest, check: str, tried: str, held: str, **numbers: Any
-    ) -> None:
-        params = request.node.callspec.params if hasattr(request.node, "callspec") else {}
-        variant = params.get("variant")
-        scale = params.get("scale")
-        self.rows.append(
-            {
-                "check": check,
-                "backend": params.get("opener", "any"),
-                "variant": variant.id if isinstance(variant, StoreVariant) else "any",
-                "scale": scale.name if isinstance(scale, Scale) else "quick",
-                "tried": tried,
-                "held": held,
-                **numbers,
-            }
-        )
 
 
 @pytest.fixture(scope="session")

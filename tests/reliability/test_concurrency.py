@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
-
 import pytest
-from tests.reliability.conftest import Figures, Scale
+from tests.reliability.support import Figures, OpenStore, Scale
 
 from jamsession.testing import check_concurrent_operations
 
 
 async def test_concurrent_operations_keep_the_contract(
-    open_store: Callable[[], AbstractAsyncContextManager[Any]],
+    open_store: OpenStore,
     scale: Scale,
     figures: Figures,
     request: pytest.FixtureRequest,

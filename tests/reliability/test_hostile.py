@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
-
 import pytest
-from tests.reliability.conftest import Figures, Scale
+from tests.reliability.support import Figures, OpenStore, Scale
 
 from jamsession.testing import (
     StoreVariant,
@@ -25,15 +21,15 @@ NONCANONICAL_BASE64 = (
 
 
 async def test_hostile_ids_read_as_no_session(
-    open_store: Callable[[], AbstractAsyncContextManager[Any]],
+    open_store: OpenStore,
     scale: Scale,
     figures: Figures,
     request: pytest.FixtureRequest,
 ) -> None:
     async with open_store() as store:
-        report = await check_hostile_session_ids(store, count=scale.hostile_ids)
+        report = await check_hostile_session_ids(store, count=scale.hostile_ids_per_variant)
     assert [] == report.problems[:20]
-    assert scale.hostile_ids == report.tried
+    assert scale.hostile_ids_per_variant == report.tried
     assert 16 == len(report.by_category)
     figures.record(
         request,
@@ -48,7 +44,7 @@ async def test_hostile_ids_read_as_no_session(
 
 
 async def test_every_bit_flip_of_an_encrypted_token_is_rejected(
-    open_store: Callable[[], AbstractAsyncContextManager[Any]],
+    open_store: OpenStore,
     variant: StoreVariant,
     figures: Figures,
     request: pytest.FixtureRequest,
@@ -69,7 +65,7 @@ async def test_every_bit_flip_of_an_encrypted_token_is_rejected(
 
 
 async def test_every_bit_flip_of_a_token_text_is_rejected(
-    open_store: Callable[[], AbstractAsyncContextManager[Any]],
+    open_store: OpenStore,
     variant: StoreVariant,
     figures: Figures,
     request: pytest.FixtureRequest,
@@ -90,7 +86,7 @@ async def test_every_bit_flip_of_a_token_text_is_rejected(
 
 
 async def test_a_token_has_one_spelling(
-    open_store: Callable[[], AbstractAsyncContextManager[Any]],
+    open_store: OpenStore,
     variant: StoreVariant,
     figures: Figures,
     request: pytest.FixtureRequest,

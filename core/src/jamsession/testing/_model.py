@@ -278,26 +278,30 @@ def _factory_name(open_store: StoreFactory) -> str:
     return "".join(part.capitalize() for part in name.split("_")) or "Store"
 
 
-def run_store_state_machine(open_store: StoreFactory, *, max_examples: int = 25, steps: int = 40) -> None:
+def run_store_state_machine(
+    open_store: StoreFactory, *, max_examples: int = 25, steps: int = 40, **hypothesis_settings: Any
+) -> None:
     """Run :class:`StoreStateMachine` on stores from ``open_store``; raises on a divergence.
 
     Args:
         open_store: Opens an empty, isolated store (an async context manager).
         max_examples: How many sequences of calls to try.
         steps: How many calls at most in one sequence.
+        hypothesis_settings: Any other :class:`hypothesis.settings`, such as
+            ``derandomize=True`` for the same sequences on every run.
 
     .. versionadded:: 0.1
     """
+    options: dict[str, Any] = {
+        "deadline": None,  # real storage takes what it takes; only the model decides pass or fail
+        "database": None,  # nothing written to the working directory
+        "suppress_health_check": [HealthCheck.too_slow],
+        "report_multiple_bugs": False,
+        # The explain phase reruns a failure hundreds of times; shrinking alone is quick and enough.
+        "phases": [Phase.explicit, Phase.generate, Phase.shrink],
+    }
+    options.update(hypothesis_settings)
     run_state_machine_as_test(
         StoreStateMachine.bind(open_store),
-        settings=settings(
-            max_examples=max_examples,
-            stateful_step_count=steps,
-            deadline=None,  # real storage takes what it takes; only the model decides pass or fail
-            database=None,  # nothing written to the working directory
-            suppress_health_check=[HealthCheck.too_slow],
-            report_multiple_bugs=False,
-            # The explain phase reruns a failure hundreds of times; shrinking alone is quick and enough.
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        ),
+        settings=settings(max_examples=max_examples, stateful_step_count=steps, **options),
     )

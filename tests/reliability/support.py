@@ -1,0 +1,70 @@
+"""What the reliability tests share: the backends and variants run, the scales, the figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from jamsession import BaseAsyncSessionModule, installed_plugins
+from jamsession.testing import StoreVariant, store_variants
+
+#: Opens a store on the storage named by the first argument: the same name, the same sessions.
+Opener = Callable[..., AbstractAsyncContextManager[BaseAsyncSessionModule]]
+
+#: Opens an empty store on storage of its own.
+OpenStore = Callable[[], AbstractAsyncContextManager[Any]]
+
+BACKENDS = sorted({info.name for info in installed_plugins("backend")})
+VARIANTS = store_variants()
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much of each check one run does: ``quick`` in ``make test``, ``stress`` in ``make stress``."""
+
+    name: str
+    model_examples: int
+    model_steps: int
+    #: Per backend, shared out over its serializer and crypt variants.
+    hostile_ids: int
+    #: In flight at once, in each variant's run.
+    concurrent_operations: int
+
+    @property
+    def hostile_ids_per_variant(self) -> int:
+        return -(-self.hostile_ids // len(VARIANTS))
+
+
+QUICK = Scale("quick", model_examples=8, model_steps=30, hostile_ids=10_000, concurrent_operations=1000)
+STRESS = Scale(
+    "stress", model_examples=150, model_steps=60, hostile_ids=100_000, concurrent_operations=10_000
+)
+
+
+class Figures:
+    """What each check tried and what held, written to ``build/reliability.json`` at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def record(
+        self, request: pytest.FixtureRequest, check: str, tried: str, held: str, **numbers: Any
+    ) -> None:
+        params = request.node.callspec.params if hasattr(request.node, "callspec") else {}
+        variant = params.get("variant")
+        scale = params.get("scale")
+        self.rows.append(
+            {
+                "check": check,
+                "backend": params.get("backend", "any"),
+                "variant": variant.id if isinstance(variant, StoreVariant) else "any",
+                "scale": getattr(scale, "name", "quick"),
+                "tried": tried,
+                "held": held,
+                **numbers,
+            }
+        )

@@ -1,0 +1,119 @@
+"""Each check of the suite fails on a store with the fault it looks for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+from hypothesis import Phase
+
+from jamsession import generate_key
+from jamsession.testing import (
+    check_concurrent_operations,
+    check_hostile_session_ids,
+    check_logs_hold_no_secrets,
+    run_store_state_machine,
+)
+from jamsession_memory import MemorySessions
+
+
+class DeleteKeepsTheLastOfAKey(MemorySessions):
+    async def _remove_key(self, session_key: str) -> None:
+        for raw_id in list(self._by_key.get(session_key, ()))[:-1]:
+            self._drop(raw_id)
+
+
+class ReworkRestartsTheExpiry(MemorySessions):
+    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+        record = self._live(raw_id, now)
+        if record is None:
+            return False
+        self._drop(raw_id)
+        self._store(dataclasses.replace(record, raw_id=new_raw_id, expires_at=self._expiry(now)))
+        return True
+
+
+class WildcardLookup(MemorySessions):
+    """Reads an ID with ``%`` in it as a LIKE pattern, as a careless SQL backend would."""
+
+    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+        if "%" in raw_id:
+            prefix = raw_id.split("%", maxsplit=1)[0]
+            for candidate in self._records:
+                if candidate.startswith(prefix):
+                    return await super()._fetch(candidate, now, extend_to)
+        return await super()._fetch(raw_id, now, extend_to)
+
+
+class ChokesOnNul(MemorySessions):
+    async def _remove(self, raw_id: str) -> None:
+        if "\x00" in raw_id or len(raw_id) > 100:
+            raise ValueError("the driver refused the value")
+        await super()._remove(raw_id)
+
+
+class CheckThenMove(MemorySessions):
+    """Checks, yields to the loop, then moves: two reworks can both pass the check."""
+
+    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+        record = self._live(raw_id, now)
+        if record is None:
+            return False
+        await asyncio.sleep(0)
+        self._records.pop(raw_id, None)
+        self._store(dataclasses.replace(record, raw_id=new_raw_id))
+        return True
+
+
+class LogsTheToken(MemorySessions):
+    async def get(self, session_id: str) -> dict[str, object] | None:
+        self.logger.debug("looking up session %s", session_id)
+        return await super().get(session_id)
+
+
+def _opener(cls: type[MemorySessions]) -> contextlib.AbstractAsyncContextManager[MemorySessions]:
+    @contextlib.asynccontextmanager
+    async def open_store() -> AsyncIterator[MemorySessions]:
+        async with cls() as store:
+            yield store
+
+    return open_store  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("faulty", [DeleteKeepsTheLastOfAKey, ReworkRestartsTheExpiry])
+def test_the_model_finds_a_divergence(faulty: type[MemorySessions]) -> None:
+    with pytest.raises(AssertionError):
+        run_store_state_machine(
+            _opener(faulty),  # type: ignore[arg-type]
+            max_examples=300,
+            steps=30,
+            derandomize=True,  # the same sequences every run: this test passes or fails for good
+            phases=[Phase.generate],  # finding the divergence is what counts here, not shrinking it
+        )
+
+
+async def test_hostile_ids_find_a_wildcard_lookup() -> None:
+    report = await check_hostile_session_ids(WildcardLookup(), count=2000)
+    assert any("get returned session" in problem for problem in report.problems)
+
+
+async def test_hostile_ids_find_a_raw_driver_error() -> None:
+    report = await check_hostile_session_ids(ChokesOnNul(), count=2000)
+    assert any("delete raised ValueError" in problem for problem in report.problems)
+
+
+async def test_concurrency_finds_a_rework_with_two_winners() -> None:
+    report = await check_concurrent_operations(CheckThenMove(), operations=200)
+    assert any("concurrent reworks of one session won" in problem for problem in report.problems)
+
+
+@pytest.mark.parametrize("crypt", [False, True])
+async def test_logs_find_a_logged_token(crypt: bool) -> None:
+    key = generate_key() if crypt else None
+    store = LogsTheToken(is_session_crypt=crypt, session_aes_secret=key)
+    report = await check_logs_hold_no_secrets(store, secret=key)
+    assert ["session token found in a log record of 'jamsession' at DEBUG"] == report.problems
+    assert report.records > 0
