@@ -52,13 +52,13 @@ async def test_every_bit_flip_of_an_encrypted_token_is_rejected(
     if not variant.is_session_crypt:
         pytest.skip("crypt is off: no ciphertext to flip (text flips are checked below)")
     async with open_store() as store:
-        report = await check_bit_flips(store)
+        report = await check_bit_flips(store, tokens=4)
     assert [] == report.accepted_bytes
-    assert 16 * 520 == report.tried_bytes  # 16 tokens of 65 bytes: version, nonce, uuid4 text, tag
+    assert 4 * 520 == report.tried_bytes  # 4 tokens of 65 bytes: version, nonce, uuid4 text, tag
     figures.record(
         request,
         "every single-bit flip of an encrypted token's bytes",
-        f"{report.tried_bytes:,} flips (16 tokens)",
+        f"{report.tried_bytes:,} flips (4 tokens)",
         "all rejected",
         flips=report.tried_bytes,
     )
@@ -70,14 +70,18 @@ async def test_every_bit_flip_of_a_token_text_is_rejected(
     figures: Figures,
     request: pytest.FixtureRequest,
 ) -> None:
+    tokens = 2
     if variant.is_session_crypt:
         request.applymarker(pytest.mark.xfail(strict=True, reason=NONCANONICAL_BASE64))
+        # Whether a flip of the last character slips through depends on that character:
+        # with 16 tokens, the odds that none shows it are below one in a million.
+        tokens = 16
     async with open_store() as store:
-        report = await check_bit_flips(store)
+        report = await check_bit_flips(store, tokens=tokens)
     figures.record(
         request,
         "every single-bit flip of a token's characters",
-        f"{report.tried_text:,} flips (16 tokens)",
+        f"{report.tried_text:,} flips ({tokens} tokens)",
         f"{report.tried_text - len(report.accepted_text)} rejected, {len(report.accepted_text)} accepted",
         flips=report.tried_text,
         accepted=len(report.accepted_text),

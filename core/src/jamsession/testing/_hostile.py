@@ -291,7 +291,7 @@ def _other_last_character(token: str, rng: random.Random) -> str:
 
 
 async def check_hostile_session_ids(
-    store: BaseAsyncSessionModule, *, count: int = 10_000, seed: int = 0, concurrency: int = 32
+    store: BaseAsyncSessionModule, *, count: int = 10_000, seed: int = 0, concurrency: int = 4
 ) -> HostileReport:
     """Send ``count`` generated hostile IDs through ``get``, ``update``, ``rework`` and ``delete``.
 
