@@ -136,6 +136,7 @@ async def _measure(
         for group in groups:
             advance.describe(group.title)
             run.groups.append(await run_group(group, advance))
+            await context.drop_collections()
     finally:
         await context.aclose()
     for group in jamlib:

@@ -198,7 +198,7 @@ class RawPyMongo:
         await self._collection.delete_one({"sid": session_id})
 
     async def aclose(self) -> None:
-        await self._collection.drop()
+        """Nothing to release: the client is shared, and its owner drops the collection."""
 
 
 def _loads(blob: bytes) -> dict[str, Any]:

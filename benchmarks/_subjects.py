@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class Context:
     mongodb_url: str | None
     _counter: itertools.count[int]
     _mongo_client: Any = None
+    _mongo_collections: list[str] = field(default_factory=list)
 
     @classmethod
     def create(cls, workdir: Path, mongodb_url: str | None) -> Context:
@@ -66,7 +67,15 @@ class Context:
             self._mongo_client = AsyncMongoClient(self.mongodb_url, maxPoolSize=MONGO_POOL)
         return self._mongo_client
 
+    async def drop_collections(self) -> None:
+        """Drop the collections made so far, so the server carries no data from group to group."""
+        names, self._mongo_collections = self._mongo_collections, []
+        if self._mongo_client is not None:
+            for name in names:
+                await self._mongo_client[MONGO_DATABASE].drop_collection(name)
+
     async def aclose(self) -> None:
+        await self.drop_collections()
         client, self._mongo_client = self._mongo_client, None
         if client is not None:
             await client.close()
