@@ -120,11 +120,18 @@ def open_store(opener: Opener, variant: StoreVariant) -> OpenStore:
 
 @pytest.fixture(scope="session")
 def figures(pytestconfig: pytest.Config) -> Iterator[Figures]:
+    """Collects this run's figures; at the end, merges them into ``build/reliability.json``.
+
+    Rows of the checks, backends, variants and scales this run did replace those of earlier
+    runs, so ``make test`` and ``make stress`` each refresh their own.
+    """
     collected = Figures()
     yield collected
-    if collected.rows:
-        build = pytestconfig.rootpath / "build"
-        build.mkdir(exist_ok=True)
-        (build / "reliability.json").write_text(
-            json.dumps(collected.rows, indent=1, ensure_ascii=False) + "\n"
-        )
+    if not collected.rows:
+        return
+    path = pytestconfig.rootpath / "build" / "reliability.json"
+    path.parent.mkdir(exist_ok=True)
+    earlier = json.loads(path.read_text()) if path.exists() else []
+    fresh = {Figures.key(row) for row in collected.rows}
+    rows = [row for row in earlier if Figures.key(row) not in fresh] + collected.rows
+    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")

@@ -32,52 +32,66 @@ SUMMARIES = {
 }
 
 
-def _summary(check: str, rows: list[dict[str, Any]]) -> str:
+#: Figures that are a size per run, not a count to add up over runs.
+_PER_RUN = {"steps", "in_flight"}
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     totals: dict[str, Any] = defaultdict(int)
     for row in rows:
         for key, value in row.items():
             if isinstance(value, int) and not isinstance(value, bool):
-                totals[key] += value
+                totals[key] = max(totals[key], value) if key in _PER_RUN else totals[key] + value
     totals["runs"] = len(rows)
-    totals["largest"] = max((row.get("operations", 0) for row in rows), default=0)
-    for prefix, template in SUMMARIES.items():
-        if check.startswith(prefix):
-            return template.format_map(totals)
-    return rows[0]["tried"]
+    totals["largest"] = totals["in_flight"]
+    return totals
 
 
-def _held(rows: list[dict[str, Any]]) -> str:
-    accepted = sum(row.get("accepted", 0) for row in rows)
-    aliases = sum(row.get("aliases", 0) for row in rows)
-    held = rows[0]["held"] if len({row["held"] for row in rows}) == 1 else "; ".join(r["held"] for r in rows)
-    if "accepted" in rows[0]:
-        crypt = [row for row in rows if row["variant"].endswith("crypt")]
-        plain = [row for row in rows if not row["variant"].endswith("crypt")]
-        parts = []
-        if plain:
-            parts.append(f"crypt off: {sum(r.get('accepted', 0) for r in plain)} accepted")
-        if crypt:
-            parts.append(f"crypt on: {sum(r.get('accepted', 0) for r in crypt)} accepted")
-        held = "; ".join(parts) + (" (**fails**: see below)" if accepted else "")
-    if aliases:
-        held += f"; {aliases} other spellings of a session's own token reached it (see below)"
-    return held
+def _cell(check: str, rows: list[dict[str, Any]]) -> str:
+    """What one backend tried (summed over its variants), and the outcome."""
+    totals = _totals(rows)
+    template = next((t for prefix, t in SUMMARIES.items() if check.startswith(prefix)), "{runs} runs")
+    tried = template.format_map(totals)
+    if not totals["problems"]:
+        outcome = "held"
+        if totals["aliases"]:
+            outcome += f" ({totals['aliases']} other spellings of a token reached its own session)"
+        return f"{tried}: {outcome}"
+    parts = []
+    for label, crypt in (("crypt off", False), ("crypt on", True)):
+        group = [row for row in rows if row["variant"].endswith("crypt") == crypt]
+        if group:
+            problems = sum(row.get("problems", 0) for row in group)
+            parts.append(f"{label}: {'held' if not problems else f'**fails** ({problems})'}")
+    return f"{tried}: {', '.join(parts)}"
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    backends = sorted({row["backend"] for row in rows} - {"any"})
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[(row["check"], row["backend"], row["scale"])].append(row)
+        groups[(row["check"], row["scale"])].append(row)
     lines = [
-        "| Check | Backend | Scale | Variants | Tried | Result |",
-        "|---|---|---|---|---|---|",
+        "| Check | What must hold | Scale | " + " | ".join(backends or ["all"]) + " |",
+        "|---|---|---|" + "---|" * max(1, len(backends)),
     ]
-    for (check, backend, scale), members in groups.items():
-        variants = ", ".join(sorted({row["variant"] for row in members}))
-        lines.append(
-            f"| {check} | {backend} | {scale} | {variants} | {_summary(check, members)} | {_held(members)} |"
-        )
+    for (check, scale), members in sorted(groups.items(), key=lambda item: (item[0][1], _order(item[0][0]))):
+        held = members[0]["held"]
+        if {row["backend"] for row in members} == {"any"}:
+            cells = [_cell(check, members)] + [""] * (len(backends) - 1)
+        else:
+            cells = [
+                _cell(check, [r for r in members if r["backend"] == b])
+                if any(r["backend"] == b for r in members)
+                else "not run"
+                for b in backends
+            ]
+        lines.append(f"| {check} | {held} | {scale} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _order(check: str) -> int:
+    return next((i for i, prefix in enumerate(SUMMARIES) if check.startswith(prefix)), len(SUMMARIES))
 
 
 def main() -> None:

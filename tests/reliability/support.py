@@ -51,6 +51,10 @@ class Figures:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
+    @staticmethod
+    def key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+        return row["check"], row["backend"], row["variant"], row["scale"]
+
     def record(
         self, request: pytest.FixtureRequest, check: str, tried: str, held: str, **numbers: Any
     ) -> None:

@@ -28,9 +28,6 @@ async def test_hostile_ids_read_as_no_session(
 ) -> None:
     async with open_store() as store:
         report = await check_hostile_session_ids(store, count=scale.hostile_ids_per_variant)
-    assert [] == report.problems[:20]
-    assert scale.hostile_ids_per_variant == report.tried
-    assert 16 == len(report.by_category)
     figures.record(
         request,
         "hostile session IDs through get, update, rework and delete",
@@ -40,7 +37,11 @@ async def test_hostile_ids_read_as_no_session(
         ids=report.tried,
         operations=report.operations,
         aliases=len(report.aliases),
+        problems=len(report.problems),
     )
+    assert [] == report.problems[:20]
+    assert scale.hostile_ids_per_variant == report.tried
+    assert 16 == len(report.by_category)
 
 
 async def test_every_bit_flip_of_an_encrypted_token_is_rejected(
@@ -53,15 +54,16 @@ async def test_every_bit_flip_of_an_encrypted_token_is_rejected(
         pytest.skip("crypt is off: no ciphertext to flip (text flips are checked below)")
     async with open_store() as store:
         report = await check_bit_flips(store, tokens=4)
-    assert [] == report.accepted_bytes
-    assert 4 * 520 == report.tried_bytes  # 4 tokens of 65 bytes: version, nonce, uuid4 text, tag
     figures.record(
         request,
         "every single-bit flip of an encrypted token's bytes",
         f"{report.tried_bytes:,} flips (4 tokens)",
         "all rejected",
         flips=report.tried_bytes,
+        problems=len(report.accepted_bytes),
     )
+    assert [] == report.accepted_bytes
+    assert 4 * 520 == report.tried_bytes  # 4 tokens of 65 bytes: version, nonce, uuid4 text, tag
 
 
 async def test_every_bit_flip_of_a_token_text_is_rejected(
@@ -82,9 +84,9 @@ async def test_every_bit_flip_of_a_token_text_is_rejected(
         request,
         "every single-bit flip of a token's characters",
         f"{report.tried_text:,} flips ({tokens} tokens)",
-        f"{report.tried_text - len(report.accepted_text)} rejected, {len(report.accepted_text)} accepted",
+        "all rejected",
         flips=report.tried_text,
-        accepted=len(report.accepted_text),
+        problems=len(report.accepted_text),
     )
     assert [] == report.accepted_text
 
@@ -103,7 +105,7 @@ async def test_a_token_has_one_spelling(
         request,
         "other spellings of a token (every other last character, padding, standard alphabet)",
         "65 spellings",
-        f"{65 - len(accepted)} rejected, {len(accepted)} accepted",
-        accepted=len(accepted),
+        "none accepted",
+        problems=len(accepted),
     )
     assert [] == accepted

@@ -28,13 +28,15 @@ _EXPIRY_CLOCK_START = float(4_000_000_000)
 class ConcurrencyReport:
     """What :func:`check_concurrent_operations` ran at once, and what did not hold afterwards.
 
-    ``operations`` counts the calls that were in flight together (both
-    phases); ``by_kind`` splits them by method.
+    ``operations`` counts the calls made concurrently (both phases);
+    ``by_kind`` splits them by method; ``largest_batch`` is the most calls
+    started together.
 
     .. versionadded:: 0.1
     """
 
     operations: int = 0
+    largest_batch: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
@@ -56,6 +58,7 @@ class _Batch:
         return len(self.calls) - 1
 
     async def run(self) -> list[Any]:
+        self.report.largest_batch = max(self.report.largest_batch, len(self.calls))
         order = list(range(len(self.calls)))
         self.rng.shuffle(order)
         outcomes = await asyncio.gather(*(self.calls[i][1] for i in order), return_exceptions=True)
