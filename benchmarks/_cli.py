@@ -114,7 +114,9 @@ def _run(settings: Settings, backends: list[str], sections: list[str], workdir: 
         jamlib = jamlib_groups(settings, context) if "jamlib" in sections and "sqlite" in backends else []
         if "jamlib" in sections and not _peers.available("jamlib"):
             run.skipped.append("jamlib: not installed (pip install -r benchmarks/requirements.txt)")
-        scaling = [b for b in ("memory", "sqlite") if b in backends] if "scaling" in sections else []
+        scaling: list[str] = (
+            [b for b in ("memory", "sqlite") if b in backends] if "scaling" in sections else []
+        )
         for peer in ("starsessions", "litestar"):
             if "memory" in backends and not _peers.available(peer):
                 run.skipped.append(f"{peer}: not installed (pip install -r benchmarks/requirements.txt)")
@@ -205,7 +207,7 @@ class _PlainBar:
 def _progress(total: int) -> Iterator[_Advance]:
     bar: Any
     if importlib.util.find_spec("tqdm") is not None:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]  # ships no type information
 
         bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
     else:

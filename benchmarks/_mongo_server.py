@@ -45,7 +45,7 @@ def mongo_server(storage: Path) -> Iterator[str]:
 
 
 def _serve(storage: str) -> None:
-    from secantus import SecantusDBServer
+    from secantus import SecantusDBServer  # type: ignore[import-untyped]  # ships no type information
 
     server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=storage, ttl_sweep_seconds=60)
     server.start()

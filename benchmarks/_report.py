@@ -71,10 +71,9 @@ def summary(run: Run, targets: list[Target]) -> str:
         "",
         f"`python -m benchmarks` ({run.settings.name} run), {meta['date']}: Python {meta['python']}, "
         f"{meta['cpus']} CPUs, load average {meta['load_before']} before and {meta['load_after']} after. "
-        f"Ratios are medians of paired per-repeat ratios ({_repeats(run)}; "
-        f"subjects take turns "
-        f"in one loop); times are medians, µs per operation. Targets are judged on the typical "
-        f"(~700-byte JSON) session.",
+        f"Subjects take turns chunk by chunk in one loop ({_repeats(run)}); ratios are medians of "
+        f"the paired chunk ratios, times are medians of per-repeat means in µs per operation. "
+        f"Targets are judged on the typical (~700-byte JSON) session.",
         "",
         "## Targets",
         "",
