@@ -61,8 +61,8 @@ def _cell(check: str, rows: list[dict[str, Any]]) -> str:
     for label, crypt in (("crypt off", False), ("crypt on", True)):
         group = [row for row in rows if row["variant"].endswith("crypt") == crypt]
         if group:
-            problems = sum(row.get("problems", 0) for row in group)
-            parts.append(f"{label}: {'held' if not problems else f'**fails** ({problems})'}")
+            failed = sum(1 for row in group if row.get("problems", 0))
+            parts.append(f"{label}: " + (f"**fails** in {failed} of {len(group)} runs" if failed else "held"))
     return f"{tried}: {', '.join(parts)}"
 
 

@@ -15,6 +15,12 @@ async fixture, ``store``, that yields an empty, isolated store::
 Optional features are tested only where the store's class declares them
 (``supports_ttl``, ``supports_sliding_expiry``, ``supports_listing``,
 ``supports_purge``), so a backend with just the seed's six methods passes.
+
+The reliability checks go further on the same stores: a model-based state
+machine (:func:`run_store_state_machine`, which needs hypothesis), hostile
+session IDs, bit flips, concurrent operations, secrets in logs, key
+rotation and ID randomness. Each returns a report of what it tried and of
+everything that did not hold.
 """
 
 from typing import TYPE_CHECKING, Any
