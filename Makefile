@@ -5,14 +5,15 @@ BIN := $(VENV)/bin
 PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml examples/*/pyproject.toml)))
 SOURCES := core/src $(wildcard plugins/*/src examples/*/src)
 
-.PHONY: demo test lint types pytest docs docs-serve stress clean redis-server
+.PHONY: demo test lint types pytest docs docs-serve stress bench clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml examples/*/pyproject.toml)
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e $(p))
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt benchmarks/requirements.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml examples/*/pyproject.toml)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r benchmarks/requirements.txt \
+		$(foreach p,$(PACKAGES),-e $(p))
 	touch $@
 
 demo: $(VENV)/.installed
@@ -25,7 +26,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 
 types: $(VENV)/.installed
-	$(BIN)/mypy $(SOURCES)
+	$(BIN)/mypy $(SOURCES) benchmarks
 
 pytest: $(VENV)/.installed redis-server
 	$(BIN)/pytest -m "not slow"
@@ -43,6 +44,10 @@ docs: $(VENV)/.installed
 
 docs-serve: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# Every backend against its raw driver and peer libraries; results in benchmarks/results/.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks
 
 stress: $(VENV)/.installed
 	$(BIN)/pytest -m slow
