@@ -19,6 +19,10 @@ _INT_RANGE = range(-(2**63), 2**64)
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
 
+# Everything orjson would write in a form of its own (datetimes, dataclasses,
+# subclasses of str, int, dict and list) goes to ``default``, which refuses it.
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
 _stdlib_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
@@ -81,9 +85,19 @@ class JsonEncoder(BaseEncoder):
     def dumps(cls, data: dict[str, Any], /) -> bytes:
         """Encode ``data`` as compact UTF-8 JSON."""
         try:
-            if _check(data):
-                return _stdlib_encode(data).encode("utf-8")
-            return orjson.dumps(data)
+            try:
+                blob = orjson.dumps(data, default=_refuse, option=_STRICT)
+            except TypeError:
+                # Past 64 bits, or a refused value: the walk names the culprit.
+                if _check(data):
+                    return _stdlib_encode(data).encode("utf-8")
+                raise
+            # Reading it back is cheaper than walking the data first, and shows
+            # whether orjson quietly turned a UUID, an Enum, NaN or a tuple into
+            # plain JSON; only then does the walk decide (tuples pass as lists).
+            if orjson.loads(blob) != data:
+                _check(data)
+            return blob
         except UnsupportedTypeError:
             raise
         except (TypeError, ValueError, RecursionError) as exc:
