@@ -1,4 +1,5 @@
 import base64
+import contextlib
 
 import pytest
 
@@ -78,3 +79,15 @@ def test_b64_round_trip() -> None:
     for size in range(40):
         data = bytes(range(size))
         assert data == b64decode(b64encode(data))
+
+
+def test_each_token_has_exactly_one_spelling() -> None:
+    token = b64encode(bytes(range(65)))
+    assert bytes(range(65)) == b64decode(token)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same = []
+    for digit in alphabet.replace(token[-1], ""):
+        with contextlib.suppress(InvalidSessionToken):
+            if b64decode(token[:-1] + digit) == bytes(range(65)):
+                same.append(digit)
+    assert [] == same

@@ -12,13 +12,6 @@ from jamsession.testing import (
     find_other_spellings,
 )
 
-#: Why a crypt-on store takes more than one spelling of a token (see the core's ``b64decode``).
-NONCANONICAL_BASE64 = (
-    "tokens are decoded without checking that the unused low bits of the last base64 digit are zero, "
-    "so up to 4 spellings of an encrypted token (and some single-bit flips of its last character) "
-    "reach the same session"
-)
-
 
 async def test_hostile_ids_read_as_no_session(
     open_store: OpenStore,
@@ -74,7 +67,6 @@ async def test_every_bit_flip_of_a_token_text_is_rejected(
 ) -> None:
     tokens = 2
     if variant.is_session_crypt:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NONCANONICAL_BASE64))
         # Whether a flip of the last character slips through depends on that character:
         # with 16 tokens, the odds that none shows it are below one in a million.
         tokens = 16
@@ -97,8 +89,6 @@ async def test_a_token_has_one_spelling(
     figures: Figures,
     request: pytest.FixtureRequest,
 ) -> None:
-    if variant.is_session_crypt:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NONCANONICAL_BASE64))
     async with open_store() as store:
         accepted = await find_other_spellings(store)
     figures.record(

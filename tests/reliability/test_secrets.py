@@ -21,10 +21,6 @@ from jamsession.testing import (
 
 #: Drivers that log what they send at DEBUG; with crypt off, what they send holds the token.
 DRIVER_LOGS = {
-    "sqlite": (
-        "aiosqlite logs every call it runs at DEBUG, with its arguments: the SQL parameters, "
-        "raw session ID (the token, with crypt off) and session data included"
-    ),
     "mongodb": (
         "PyMongo's 'pymongo.command' logger logs every command at DEBUG, with its filter: "
         "the raw session ID (the token, with crypt off) included"

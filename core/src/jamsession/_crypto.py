@@ -121,6 +121,10 @@ def b64decode(text: str) -> bytes:
         raise InvalidSessionToken("not URL-safe base64")
     try:
         raw = text.encode("ascii")
-        return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        data = base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
     except (UnicodeEncodeError, binascii.Error, ValueError) as exc:
         raise InvalidSessionToken("not URL-safe base64") from exc
+    # The last digit can carry unused bits; only the spelling b64encode gives is ours.
+    if b64encode(data) != text:
+        raise InvalidSessionToken("not the canonical spelling of a token")
+    return data

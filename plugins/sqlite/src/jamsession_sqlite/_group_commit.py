@@ -90,6 +90,26 @@ class Failed:
         self.error = error
 
 
+class _Quiet:
+    """A call for aiosqlite's thread whose repr shows no argument.
+
+    aiosqlite logs every call it runs at DEBUG, arguments and all; a
+    statement's arguments are a session ID and its data, which never go to a log.
+    """
+
+    __slots__ = ("_args", "_function")
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self._function = function
+        self._args = args
+
+    def __call__(self) -> Any:
+        return self._function(*self._args)
+
+    def __repr__(self) -> str:
+        return f"<jamsession-sqlite {self._function.__name__}>"
+
+
 class _Entry:
     __slots__ = ("future", "outcome", "params", "statement")
 
@@ -175,7 +195,7 @@ class GroupCommit:
             self.hops += 1
             try:
                 outcome = await execute(
-                    _run_single, self._raw, statement, params, self._busy_timeout, self._checkpointer
+                    _Quiet(_run_single, self._raw, statement, params, self._busy_timeout, self._checkpointer)
                 )
             finally:
                 self._single_in_flight = False
