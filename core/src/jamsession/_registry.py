@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import Distribution, EntryPoint, entry_points
+from importlib.metadata import Distribution, EntryPoint, EntryPoints, entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -57,12 +58,15 @@ def _distribution(entry_point: EntryPoint) -> Distribution | None:
     return getattr(entry_point, "dist", None)
 
 
-def _entry_points(kind: Kind) -> list[EntryPoint]:
+def _entry_points(
+    kind: Kind, select: Callable[[str], Iterable[EntryPoint]] | None = None
+) -> list[EntryPoint]:
     # One distribution may be visible twice on sys.path (an editable install
     # beside a build directory, say); it still counts once.
     seen: set[tuple[str, str | None, str]] = set()
     unique = []
-    for entry_point in entry_points(group=GROUPS[kind]):
+    found = entry_points(group=GROUPS[kind]) if select is None else select(GROUPS[kind])
+    for entry_point in found:
         dist = _distribution(entry_point)
         marker = (entry_point.name, dist.name if dist else None, entry_point.value)
         if marker not in seen:
@@ -82,9 +86,15 @@ def installed_plugins(kind: Kind | None = None) -> list[PluginInfo]:
     .. versionadded:: 0.1
     """
     kinds: tuple[Kind, ...] = (kind,) if kind else ("backend", "serializer", "plugin")
+    # Reading every distribution's metadata is the cost; do it once for all kinds.
+    installed = entry_points()
+
+    def select(group: str) -> EntryPoints:
+        return installed.select(group=group)
+
     found = []
     for each in kinds:
-        for entry_point in _entry_points(each):
+        for entry_point in _entry_points(each, select):
             dist = _distribution(entry_point)
             found.append(
                 PluginInfo(
