@@ -65,12 +65,21 @@ def _sqlite_opener(directory: Path) -> Opener:
     return open_sqlite
 
 
+MONGODB_DATABASE = "jamsession_reliability"
+
+
 def _mongodb_opener(url: str) -> Opener:
+    # A few connections, not a hundred: the test server shares this process, and each of its
+    # connections costs it a thread; calls beyond them wait their turn in the driver.
+    url += ("&" if "?" in url else "?") + "maxPoolSize=8"
+
     @contextlib.asynccontextmanager
     async def open_mongodb(storage: str, **options: Any) -> AsyncIterator[BaseAsyncSessionModule]:
         backend: Any = load_backend("mongodb")
+        # A thousand calls at once queue up for those connections, longer than the default
+        # limit on one call; correctness is under test here, not speed.
         async with backend(
-            url=url, database="jamsession_reliability", collection=storage, **options
+            url=url, database=MONGODB_DATABASE, collection=storage, timeout=300, **options
         ) as store:
             yield store
 
@@ -95,7 +104,14 @@ def opener(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     elif name == "mongodb":
         if not HAVE_MONGODB_SERVER:
             pytest.skip("no MongoDB test server: install the test requirements (secantusdb)")
-        yield _mongodb_opener(request.getfixturevalue("mongodb_url"))
+        url = request.getfixturevalue("mongodb_url")
+        yield _mongodb_opener(url)
+        # Stores of one test may share a collection (key rotation reopens one), so the
+        # collections go when the test is over, not when a store closes.
+        from pymongo import MongoClient
+
+        with MongoClient(url) as client:
+            client.drop_database(MONGODB_DATABASE)
     else:
         pytest.skip(f"backend {name!r} is installed but this repository does not know how to open it")
 
