@@ -25,7 +25,7 @@ SUMMARIES = {
     "concurrent": "{operations:,} calls, at most {largest:,} in flight at once",
     "every single-bit flip of an encrypted": "{flips:,} flips",
     "every single-bit flip of a token's": "{flips:,} flips",
-    "other spellings": "{runs} tokens, 65 spellings each",
+    "other spellings": "65 other spellings of a token each",
     "secrets in logs": "{records:,} log records, {errors:,} errors raised",
     "key rotation": "{checks:,} checks",
     "randomness": "20,000 IDs",
@@ -52,6 +52,8 @@ def _cell(check: str, rows: list[dict[str, Any]]) -> str:
     totals = _totals(rows)
     template = next((t for prefix, t in SUMMARIES.items() if check.startswith(prefix)), "{runs} runs")
     tried = template.format_map(totals)
+    if len(rows) > 1 or rows[0]["variant"] != "any":
+        tried = f"{len(rows)} {'run' if len(rows) == 1 else 'runs'}, {tried}"
     if not totals["problems"]:
         outcome = "held"
         if totals["aliases"]:
