@@ -110,6 +110,7 @@ def opener(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         # collections go when the test is over, not when a store closes.
         from pymongo import MongoClient
 
+        client: MongoClient[dict[str, Any]]
         with MongoClient(url) as client:
             client.drop_database(MONGODB_DATABASE)
     else:
