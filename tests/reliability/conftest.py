@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -23,8 +24,8 @@ from jamsession import BaseAsyncSessionModule, load_backend
 from jamsession.testing import StoreVariant
 
 try:
-    # The MongoDB backend's own tests start the server; the same fixture serves here.
-    from tests.plugins.mongodb.conftest import mongodb_url  # noqa: F401 - a fixture, used by name
+    # The MongoDB backend's tests know how to start the test server (or find a real one).
+    from tests.plugins.mongodb.conftest import URL_VARIABLE, Secantus
 except ImportError:  # pragma: no cover - the MongoDB backend or its test server is not installed
     HAVE_MONGODB_SERVER = False
 else:
@@ -86,6 +87,28 @@ def _mongodb_opener(url: str) -> Opener:
     return open_mongodb
 
 
+def _mongodb_server(tmp_path: Path) -> Iterator[Opener]:
+    configured = os.environ.get(URL_VARIABLE)
+    if configured:
+        yield _mongodb_opener(configured)
+        # Stores of one test may share a collection (key rotation reopens one), so the
+        # collections go when the test is over, not when a store closes.
+        from pymongo import MongoClient
+
+        client: MongoClient[dict[str, Any]]
+        with MongoClient(configured) as client:
+            client.drop_database(MONGODB_DATABASE)
+        return
+    # A server of the test's own (it starts in milliseconds): the in-process test server
+    # slows down as it ages under heavy load, and one test's load must not weigh on the next.
+    server = Secantus(tmp_path / "secantus")
+    server.start()
+    try:
+        yield _mongodb_opener(server.url)
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The name of an installed backend."""
@@ -104,15 +127,7 @@ def opener(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     elif name == "mongodb":
         if not HAVE_MONGODB_SERVER:
             pytest.skip("no MongoDB test server: install the test requirements (secantusdb)")
-        url = request.getfixturevalue("mongodb_url")
-        yield _mongodb_opener(url)
-        # Stores of one test may share a collection (key rotation reopens one), so the
-        # collections go when the test is over, not when a store closes.
-        from pymongo import MongoClient
-
-        client: MongoClient[dict[str, Any]]
-        with MongoClient(url) as client:
-            client.drop_database(MONGODB_DATABASE)
+        yield from _mongodb_server(tmp_path)
     else:
         pytest.skip(f"backend {name!r} is installed but this repository does not know how to open it")
 
