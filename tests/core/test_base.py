@@ -4,6 +4,7 @@ import inspect
 import logging
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -48,10 +49,11 @@ def test_the_six_methods_are_abstract() -> None:
 
 
 def test_default_ids_are_uuid4_text() -> None:
-    ids = {MemorySessions().id for _ in range(100)}
-    assert 100 == len(ids)
+    ids = {MemorySessions().id for _ in range(1000)}
+    assert 1000 == len(ids)
     for raw in ids:
-        assert (36, "4") == (len(raw), raw[14])
+        parsed = uuid.UUID(raw)
+        assert (raw, 4, uuid.RFC_4122) == (str(parsed), parsed.version, parsed.variant)
 
 
 def test_id_factory_is_used() -> None:
@@ -151,3 +153,52 @@ def test_core_and_preinstalled_plugins_import_in_any_order(first: str) -> None:
     code = f"import {first}; import jamsession; print(jamsession.JsonEncoder.__module__)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "jamsession_json._encoder\n" == result.stdout
+
+
+class CountingDecrypts(MemorySessions):
+    token_cache_size = 3
+
+    def __init__(self) -> None:
+        super().__init__(is_session_crypt=True, session_aes_secret=KEY)
+        self.decrypts = 0
+        decode = self.__decode_session_id__
+
+        def counted(token: str) -> str:
+            self.decrypts += 1
+            return decode(token)
+
+        self.__decode_session_id__ = counted  # type: ignore[method-assign]
+
+
+async def test_tokens_handed_out_lately_are_not_decrypted_again() -> None:
+    store = CountingDecrypts()
+    token = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(token)
+    await store.update(token, {"n": 2})
+    assert 0 == store.decrypts
+
+
+async def test_the_token_cache_is_bounded_and_forgets_the_oldest_first() -> None:
+    store = CountingDecrypts()
+    tokens = [await store.create("alice", {"i": i}) for i in range(5)]
+    assert [{"i": 2}, {"i": 3}, {"i": 4}] == [await store.get(token) for token in tokens[2:]]
+    assert 0 == store.decrypts
+    assert {"i": 0} == await store.get(tokens[0])
+    assert (1, 3) == (store.decrypts, len(store._raw_ids))
+
+
+async def test_tokens_that_fail_to_decrypt_are_never_remembered() -> None:
+    store = CountingDecrypts()
+    token = await store.create("alice", {})
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BA")
+    assert [None, None] == [await store.get(tampered), await store.get(tampered)]
+    assert 2 == store.decrypts
+    assert tampered not in store._raw_ids
+
+
+async def test_a_token_cache_of_size_zero_remembers_nothing() -> None:
+    store = CountingDecrypts()
+    store.token_cache_size = 0
+    token = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(token)
+    assert (1, {}) == (store.decrypts, store._raw_ids)

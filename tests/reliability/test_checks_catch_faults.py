@@ -32,7 +32,7 @@ class ReworkRestartsTheExpiry(MemorySessions):
         if record is None:
             return False
         self._drop(raw_id)
-        self._store(dataclasses.replace(record, raw_id=new_raw_id, expires_at=self._expiry(now)))
+        self._add(dataclasses.replace(record, raw_id=new_raw_id, expires_at=self._expiry(now)))
         return True
 
 
@@ -64,7 +64,7 @@ class CheckThenMove(MemorySessions):
             return False
         await asyncio.sleep(0)
         self._records.pop(raw_id, None)
-        self._store(dataclasses.replace(record, raw_id=new_raw_id))
+        self._add(dataclasses.replace(record, raw_id=new_raw_id))
         return True
 
 

@@ -22,9 +22,13 @@ from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredSession:
-    """One session as a backend stores it (raw ID, encoded data)."""
+    """One session as a backend stores it (raw ID, encoded data).
+
+    Not frozen: a frozen dataclass costs several times as much to build, and
+    one is built on every ``create``.
+    """
 
     raw_id: str
     session_key: str
@@ -154,8 +158,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
         blob = self._dump_data(data)
         raw_id = self.id
         now = self.clock()
-        await self._insert(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
-        return self.__encode_session_id_if_needed__(raw_id)
+        ttl = self.default_ttl
+        await self._insert(StoredSession(raw_id, session_key, blob, now, None if ttl is None else now + ttl))
+        return self.__encode_session_id__(raw_id) if self.is_session_crypt else raw_id
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
         raw_id = self._resolve_session_id(session_id)
@@ -182,7 +187,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         new_raw_id = self.id
         if not await self._move(raw_id, new_raw_id, self.clock()):
             raise JamSessionNotFound("no such session")
-        return self.__encode_session_id_if_needed__(new_raw_id)
+        return self.__encode_session_id__(new_raw_id) if self.is_session_crypt else new_raw_id
 
     async def clear(self, session_key: str) -> None:
         _check_session_key(session_key)

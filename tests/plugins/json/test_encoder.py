@@ -1,6 +1,8 @@
 import contextlib
+import enum
 import json
 import math
+import uuid
 
 import pytest
 from hypothesis import given
@@ -65,3 +67,47 @@ def test_lone_surrogates_are_refused() -> None:
 
 def test_output_is_compact_utf8() -> None:
     assert '{"name":"Zoë","n":[1,2]}'.encode() == JsonEncoder.dumps({"name": "Zoë", "n": [1, 2]})
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Mode(enum.StrEnum):
+    DARK = "dark"
+
+
+# orjson writes each of these without complaint, as a string, a number or null.
+QUIETLY_CONVERTED = [Colour.RED, Level.HIGH, Mode.DARK, uuid.UUID(int=7), math.nan, -math.inf]
+
+
+@pytest.mark.parametrize("value", QUIETLY_CONVERTED, ids=repr)
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda v: {"v": v},
+        lambda v: {"a": None, "b": [1.5, {"c": ("x", [None, v])}]},
+        lambda v: {"deep": [[[[[[{"v": v}]]]]]], "f": 0.5},
+    ],
+    ids=["top", "nested-with-none-and-floats", "deep"],
+)
+def test_values_orjson_would_convert_are_refused_at_any_depth(value: object, wrap: object) -> None:
+    with pytest.raises(UnsupportedTypeError):
+        JsonEncoder.dumps(wrap(value))  # type: ignore[operator]
+
+
+def test_shared_values_are_written_each_time_they_appear() -> None:
+    shared = {"k": [1, 2.5, None]}
+    data = {"a": shared, "b": [shared, shared]}
+    assert data == json.loads(JsonEncoder.dumps(data))
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**40, -(10**40)])
+def test_integers_past_64_bits_are_read_exactly(number: int) -> None:
+    text = json.dumps({"n": number, "f": 1.5})
+    assert {"n": number, "f": 1.5} == JsonEncoder.loads(text)
+    assert {"n": number} == JsonEncoder.loads(JsonEncoder.dumps({"n": number}))

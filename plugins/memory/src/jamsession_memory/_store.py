@@ -80,10 +80,15 @@ class MemorySessions(RecordSessionModule):
             return None
         return record
 
-    def _store(self, record: StoredSession) -> None:
-        self._records[record.raw_id] = record
-        self._records.move_to_end(record.raw_id)
-        self._by_key.setdefault(record.session_key, {})[record.raw_id] = None
+    def _add(self, record: StoredSession) -> None:
+        """Add a record under a raw ID no record has (appended, so last in expiry order)."""
+        if self._records.setdefault(record.raw_id, record) is not record:
+            raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+        keyed = self._by_key.get(record.session_key)
+        if keyed is None:
+            self._by_key[record.session_key] = {record.raw_id: None}
+        else:
+            keyed[record.raw_id] = None
 
     def _drop(self, raw_id: str) -> StoredSession | None:
         record = self._records.pop(raw_id, None)
@@ -103,9 +108,14 @@ class MemorySessions(RecordSessionModule):
                 return
             self._drop(record.raw_id)
 
+    def _extend(self, record: StoredSession, extend_to: float | None) -> None:
+        if extend_to is not None:
+            record.expires_at = extend_to
+            self._records.move_to_end(record.raw_id)
+
     async def _insert(self, record: StoredSession) -> None:
         self._reclaim(record.created_at)
-        self._store(record)
+        self._add(record)
         if self.max_sessions is not None and len(self._records) > self.max_sessions:
             self._drop(next(iter(self._records)))
 
@@ -113,8 +123,7 @@ class MemorySessions(RecordSessionModule):
         record = self._live(raw_id, now)
         if record is None:
             return None
-        if extend_to is not None:
-            self._store(dataclasses.replace(record, expires_at=extend_to))
+        self._extend(record, extend_to)
         return record.blob
 
     async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
@@ -122,8 +131,9 @@ class MemorySessions(RecordSessionModule):
         record = self._live(raw_id, now)
         if record is None:
             return False
-        expires_at = record.expires_at if extend_to is None else extend_to
-        self._store(dataclasses.replace(record, blob=blob, expires_at=expires_at))
+        # Records leave the store only to be read, so changing one in place is safe.
+        record.blob = blob
+        self._extend(record, extend_to)
         return True
 
     async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
@@ -131,8 +141,11 @@ class MemorySessions(RecordSessionModule):
         record = self._live(raw_id, now)
         if record is None:
             return False
+        moved = dataclasses.replace(record, raw_id=new_raw_id)
         self._drop(raw_id)
-        self._store(dataclasses.replace(record, raw_id=new_raw_id))
+        # Moved to the end of the expiry order with its expiry unchanged: a record
+        # whose expiry comes before a later one's is still found by _purge.
+        self._add(moved)
         return True
 
     async def _remove(self, raw_id: str) -> None:
