@@ -2,6 +2,7 @@ import contextlib
 import enum
 import json
 import math
+import struct
 import uuid
 
 import pytest
@@ -111,3 +112,50 @@ def test_integers_past_64_bits_are_read_exactly(number: int) -> None:
     text = json.dumps({"n": number, "f": 1.5})
     assert {"n": number, "f": 1.5} == JsonEncoder.loads(text)
     assert {"n": number} == JsonEncoder.loads(JsonEncoder.dumps({"n": number}))
+
+
+def _float_from_bits(bits: int) -> float:
+    return struct.unpack("<d", struct.pack("<Q", bits))[0]  # type: ignore[no-any-return]
+
+
+# NaNs with other payloads and signs than math.nan's, and the infinities.
+NON_FINITE_BITS = [
+    0x7FF8000000000000,
+    0xFFF8000000000000,
+    0x7FF0000000000001,
+    0x7FFFFFFFFFFFFFFF,
+    0x7FF0000000000000,
+]
+
+
+@pytest.mark.parametrize("bits", NON_FINITE_BITS, ids=hex)
+def test_every_nan_and_infinity_is_refused_whatever_its_bits(bits: int) -> None:
+    value = _float_from_bits(bits)
+    with pytest.raises(UnsupportedTypeError):
+        JsonEncoder.dumps({"flash": None, "scores": [-1, 1.5, {"v": value}]})
+
+
+@pytest.mark.parametrize(
+    "value",
+    # Bytes 0x7f and 0xff in the packed form, where no non-finite float is.
+    [-1, -(2**31), 32752, -32752, _float_from_bits(0x7FEFFFFFFFFFFFFF), -1.7976931348623157e308, 1e-310],
+    ids=repr,
+)
+def test_finite_numbers_that_look_like_non_finite_floats_are_written(value: float) -> None:
+    data = {"flash": None, "v": [value, -1.0, None]}
+    assert data == json.loads(JsonEncoder.dumps(data))
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=3),
+        st.lists(st.none() | st.floats() | st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=6),
+    )
+)
+def test_floats_are_written_exactly_when_all_are_finite(data: dict[str, list[float | int | None]]) -> None:
+    values = [value for values in data.values() for value in values]
+    if all(not isinstance(value, float) or math.isfinite(value) for value in values):
+        assert data == json.loads(JsonEncoder.dumps(data))
+    else:
+        with pytest.raises(UnsupportedTypeError):
+            JsonEncoder.dumps(data)

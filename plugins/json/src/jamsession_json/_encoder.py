@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import json
+import marshal
 import math
-from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import msgspec
@@ -17,8 +16,11 @@ from jamsession._serializer import BaseEncoder
 # Everything orjson would write in a form of its own (datetimes, dataclasses,
 # subclasses of str, int, dict and list) goes to ``default``, which refuses it.
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
-_JSON_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
-_CONTAINER_TYPES = frozenset({dict, list, tuple})
+# marshal's format 4 (Python 3.4 and later) writes a float as b"g", or b"\xe7" when it
+# may be referred to again, followed by its 8 bytes.
+_MARSHAL_VERSION = 4
+_FLOAT_CODES = frozenset(b"g\xe7")
+_FLOAT_SIZE = 8
 # orjson writes 64-bit integers only; beyond them the standard library takes over.
 _INT_RANGE = range(-(2**63), 2**64)
 
@@ -64,28 +66,27 @@ def _may_hold_quiet_conversions(data: dict[str, Any], blob: bytes) -> bool:
     """Whether ``data`` may hold an enum member, a UUID, NaN or an infinity.
 
     orjson refuses every other non-JSON value itself, but writes these as
-    plain strings, numbers or ``null``. The search goes a nesting level at a
-    time: ``gc.get_referents`` lists the values of a level's dicts, lists and
-    tuples in C (scalars have none), at a fraction of a Python walk's cost.
-    Each level's types are checked before it is expanded, so nothing but
-    JSON containers is ever expanded, and orjson has already refused cycles.
+    plain strings, numbers or ``null``. ``marshal`` takes the built-in types
+    only, never a subclass of one, so it refuses enum members and UUIDs, all
+    in one pass in C. A NaN or an infinity is written as ``null`` by orjson,
+    and by ``marshal`` as 8 little-endian bytes whose last two are
+    ``[\xf0-\xff][\x7f\xff]`` (all exponent bits set): neither ``\x7f`` nor
+    ``\xff`` occurs in UTF-8 text, so most data is cleared by two byte searches.
     """
-    # NaN and infinities are written as null: without one, there are none.
-    may_be_non_finite = b"null" in blob
-    level: list[Any] = [data]
-    while True:
-        level = gc.get_referents(*level)
-        kinds = set(map(type, level))
-        if not kinds <= _JSON_TYPES:
-            return True
-        if may_be_non_finite and float in kinds and not all(_finite_floats(level)):
-            return True
-        if kinds.isdisjoint(_CONTAINER_TYPES):
-            return False
-
-
-def _finite_floats(values: list[Any]) -> Iterator[bool]:
-    return (math.isfinite(value) for value in values if type(value) is float)
+    try:
+        packed = marshal.dumps(data, _MARSHAL_VERSION)
+    except ValueError:
+        return True
+    if b"null" not in blob:
+        return False
+    for last in b"\x7f", b"\xff":
+        at = packed.find(last, _FLOAT_SIZE)
+        while at != -1:
+            # A float is its type code, then the 8 bytes; the last byte is at ``at``.
+            if packed[at - 1] >= 0xF0 and packed[at - _FLOAT_SIZE] in _FLOAT_CODES:
+                return True
+            at = packed.find(last, at + 1)
+    return False
 
 
 class JsonEncoder(BaseEncoder):
