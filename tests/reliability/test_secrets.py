@@ -81,7 +81,7 @@ async def test_keys_rotate_on_shared_storage(
 
 
 def test_default_ids_come_from_the_os_csprng(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The ID is a uuid4's text drawn from os.urandom; pinning those bytes pins the ID, so nothing else feeds it.
+    # The ID is uuid4 text made of os.urandom bytes; pinning those pins the ID: nothing else feeds it.
     monkeypatch.setattr(os, "urandom", lambda size: bytes(range(size)))
     assert str(uuid.UUID(bytes=bytes(range(16)), version=4)) == default_id_factory()
 

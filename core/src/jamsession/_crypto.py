@@ -39,6 +39,8 @@ _OVERHEAD = len(_VERSION) + _NONCE_BYTES + _TAG_BYTES
 PURPOSE_ID = b"jamsession/session-id/v1"
 PURPOSE_DATA = b"jamsession/session-data/v1"
 
+_TO_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
 KeyInput = bytes | str
 SecretInput = KeyInput | Sequence[KeyInput]
 
@@ -94,7 +96,7 @@ class KeyRing:
     def encrypt(self, plaintext: bytes, purpose: bytes) -> bytes:
         """Encrypt ``plaintext`` with the newest key."""
         nonce = os.urandom(_NONCE_BYTES)
-        return _VERSION + nonce + self._newest.encrypt(nonce, plaintext, purpose)
+        return b"".join((_VERSION, nonce, self._newest.encrypt(nonce, plaintext, purpose)))
 
     def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
         """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise."""
@@ -111,7 +113,7 @@ class KeyRing:
 
 def b64encode(data: bytes) -> str:
     """URL- and cookie-safe base64 without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL_SAFE).rstrip(b"=").decode("ascii")
 
 
 def b64decode(text: str) -> bytes:

@@ -46,3 +46,29 @@ async def test_stored_data_is_encrypted_at_rest_when_crypt_is_on() -> None:
     (record,) = store._records.values()
     assert b"hunter2" not in record.blob
     assert "alice" == record.session_key
+
+
+async def test_a_duplicate_id_from_the_id_factory_is_a_typed_error_and_changes_nothing() -> None:
+    store = MemorySessions(id_factory=lambda: "same-id")
+    await store.create("alice", {"n": 1})
+    with pytest.raises(ConfigError, match="id_factory"):
+        await store.create("bob", {"n": 2})
+    with pytest.raises(ConfigError, match="id_factory"):
+        await store.rework("same-id")
+    assert {"n": 1} == await store.get("same-id")
+    assert ([], 1) == (await store.list_sessions("bob"), len(store))
+
+
+async def test_updates_and_sliding_expiry_change_the_stored_record_only() -> None:
+    clock = FakeClock()
+    store = MemorySessions(default_ttl=10, sliding_expiry=True, clock=clock)
+    session_id = await store.create("alice", {"n": 1})
+    data = await store.get(session_id)
+    assert data is not None
+    data["n"] = 99  # a caller's copy: the store must not see this
+    clock.advance(8)
+    await store.update(session_id, {"n": 2})
+    clock.advance(8)  # 16 s after creation, 8 after the update pushed the expiry back
+    assert {"n": 2} == await store.get(session_id)
+    [info] = await store.list_sessions("alice")
+    assert clock() + 10 == info.expires_at

@@ -141,11 +141,11 @@ class MemorySessions(RecordSessionModule):
         record = self._live(raw_id, now)
         if record is None:
             return False
-        moved = dataclasses.replace(record, raw_id=new_raw_id)
+        # Added before the old record goes, so a duplicate new ID changes nothing.
+        # The record joins the end of the expiry order with its expiry unchanged;
+        # _live and _purge look at each record's own expiry, not at the order.
+        self._add(dataclasses.replace(record, raw_id=new_raw_id))
         self._drop(raw_id)
-        # Moved to the end of the expiry order with its expiry unchanged: a record
-        # whose expiry comes before a later one's is still found by _purge.
-        self._add(moved)
         return True
 
     async def _remove(self, raw_id: str) -> None:
