@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
@@ -112,7 +113,9 @@ class BaseAsyncSessionModule(abc.ABC):
         self.serializer = _resolve_serializer(serializer)
         self.logger: BaseLogger = logger if logger is not None else logging.getLogger("jamsession")
         self._keyring: KeyRing | None = None
-        self._raw_ids: dict[str, str] = {}
+        # Ordered: dropping a plain dict's first entry over and over leaves a
+        # growing run of dead slots that every later lookup of "the first" walks.
+        self._raw_ids: OrderedDict[str, str] = OrderedDict()
         if is_session_crypt or session_aes_secret:
             self._keyring = KeyRing(session_aes_secret)
         # Text forms of data must be base64 when the bytes are not UTF-8 text.
@@ -236,7 +239,7 @@ class BaseAsyncSessionModule(abc.ABC):
         if len(raw_ids) >= self.token_cache_size:
             if self.token_cache_size <= 0:
                 return
-            del raw_ids[next(iter(raw_ids))]
+            raw_ids.popitem(last=False)
         raw_ids[token] = raw_id
 
     def _require_session_id(self, session_id: object) -> str:
