@@ -115,6 +115,15 @@ class SerializerConformance:
         except SerializationError:
             return
 
+    def test_data_that_contains_itself_gives_a_typed_error(self, serializer: BaseEncoder) -> None:
+        looped: dict[str, Any] = {"n": 1}
+        looped["self"] = looped
+        listed: list[Any] = [1]
+        listed.append(listed)
+        for data in (looped, {"v": listed}, {"v": (1, [listed])}):
+            with pytest.raises(UnsupportedTypeError):
+                serializer.dumps(data)
+
     def test_garbage_gives_a_serialization_error(self, serializer: BaseEncoder) -> None:
         for blob in GARBAGE:
             with pytest.raises(SerializationError):

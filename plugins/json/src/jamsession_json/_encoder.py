@@ -21,6 +21,8 @@ _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | o
 _MARSHAL_VERSION = 4
 _FLOAT_CODES = frozenset(b"g\xe7")
 _FLOAT_SIZE = 8
+# orjson's own limit on nesting.
+_MAX_DEPTH = 255
 # orjson writes 64-bit integers only; beyond them the standard library takes over.
 _INT_RANGE = range(-(2**63), 2**64)
 
@@ -39,17 +41,23 @@ def _refuse(value: object) -> NoReturn:
 def _check(value: object) -> bool:
     """Refuse anything but exact JSON types; return whether an integer exceeds 64 bits."""
     big = False
-    pending: list[Any] = [value]
+    pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         kind = type(item)
-        if kind is dict:
-            for key, child in item.items():
-                if type(key) is not str:
-                    raise UnsupportedTypeError(f"JSON object keys must be str, not {type(key).__name__}")
-                pending.append(child)
-        elif kind is list or kind is tuple:
-            pending.extend(item)
+        if kind is dict or kind is list or kind is tuple:
+            if depth >= _MAX_DEPTH:
+                # Also where data refers to itself, which would never end.
+                raise UnsupportedTypeError(
+                    f"session data is nested more than {_MAX_DEPTH} levels deep, or contains itself"
+                )
+            if kind is dict:
+                for key, child in item.items():
+                    if type(key) is not str:
+                        raise UnsupportedTypeError(f"JSON object keys must be str, not {type(key).__name__}")
+                    pending.append((child, depth + 1))
+            else:
+                pending.extend((child, depth + 1) for child in item)
         elif kind is str or kind is bool or item is None:
             continue
         elif kind is int:
