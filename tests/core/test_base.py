@@ -202,3 +202,13 @@ async def test_a_token_cache_of_size_zero_remembers_nothing() -> None:
     token = await store.create("alice", {"n": 1})
     assert {"n": 1} == await store.get(token)
     assert (1, 0) == (store.decrypts, len(store._raw_ids))
+
+
+async def test_a_smaller_token_cache_shrinks_at_the_next_token() -> None:
+    store = CountingDecrypts()
+    tokens = [await store.create("alice", {}) for _ in range(3)]
+    store.token_cache_size = 1
+    newest = await store.create("alice", {})
+    assert [newest] == list(store._raw_ids)
+    assert {} == await store.get(tokens[0])
+    assert 1 == store.decrypts

@@ -99,7 +99,7 @@ class BaseAsyncSessionModule(abc.ABC):
     #: nothing but the cost; the oldest entry makes room for a new one.
     #:
     #: .. versionadded:: 0.1
-    token_cache_size: ClassVar[int] = 4096
+    token_cache_size: int = 4096
 
     def __init__(
         self,
@@ -236,10 +236,11 @@ class BaseAsyncSessionModule(abc.ABC):
         return raw_id
 
     def _remember(self, token: str, raw_id: str) -> None:
-        raw_ids = self._raw_ids
-        if len(raw_ids) >= self.token_cache_size:
-            if self.token_cache_size <= 0:
-                return
+        raw_ids, limit = self._raw_ids, self.token_cache_size
+        if limit <= 0:
+            raw_ids.clear()
+            return
+        while len(raw_ids) >= limit:
             raw_ids.popitem(last=False)
         raw_ids[token] = raw_id
 
