@@ -41,6 +41,10 @@ class BaseLogger(Protocol):
     def error(self, msg: str, /, *args: Any) -> Any: ...
 
 
+# A UUID's variant digit, from any hex digit: keeps its two low bits, sets "10" above them.
+_VARIANT_DIGIT = {digit: format(int(digit, 16) & 0b11 | 0b1000, "x") for digit in "0123456789abcdef"}
+
+
 def default_id_factory() -> str:
     """A random (version 4) UUID as text: 122 bits from the OS CSPRNG.
 
@@ -50,9 +54,6 @@ def default_id_factory() -> str:
     hexed = os.urandom(16).hex()
     # The version digit is 4; the variant digit keeps two random bits: 8, 9, a or b.
     return f"{hexed[:8]}-{hexed[8:12]}-4{hexed[13:16]}-{_VARIANT_DIGIT[hexed[16]]}{hexed[17:20]}-{hexed[20:]}"
-
-
-_VARIANT_DIGIT = {digit: format(int(digit, 16) & 0b11 | 0b1000, "x") for digit in "0123456789abcdef"}
 
 
 class BaseAsyncSessionModule(abc.ABC):

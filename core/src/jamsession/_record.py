@@ -161,8 +161,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         # call after a wait for I/O costs several times what the next one does.
         token = self.__encode_session_id__(raw_id) if self.is_session_crypt else raw_id
         now = self.clock()
-        ttl = self.default_ttl
-        await self._insert(StoredSession(raw_id, session_key, blob, now, None if ttl is None else now + ttl))
+        await self._insert(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
         return token
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
