@@ -79,15 +79,16 @@ def _may_hold_quiet_conversions(data: dict[str, Any], blob: bytes) -> bool:
     in one pass in C. A NaN or an infinity is written as ``null`` by orjson,
     and by ``marshal`` as 8 little-endian bytes whose last two are
     ``[\xf0-\xff][\x7f\xff]`` (all exponent bits set): neither ``\x7f`` nor
-    ``\xff`` occurs in UTF-8 text, so most data is cleared by two byte searches.
+    ``\xff`` occurs in UTF-8 text, so most data is cleared by two searches
+    for one byte (searched as ints, which goes straight to ``memchr``).
     """
     try:
         packed = marshal.dumps(data, _MARSHAL_VERSION)
     except ValueError:
         return True
-    if b"null" not in blob:
+    if (0x7F not in packed and 0xFF not in packed) or b"null" not in blob:
         return False
-    for last in b"\x7f", b"\xff":
+    for last in 0x7F, 0xFF:
         at = packed.find(last, _FLOAT_SIZE)
         while at != -1:
             # A float is its type code, then the 8 bytes; the last byte is at ``at``.
