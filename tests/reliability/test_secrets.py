@@ -19,14 +19,6 @@ from jamsession.testing import (
     check_logs_hold_no_secrets,
 )
 
-#: Drivers that log what they send at DEBUG; with crypt off, what they send holds the token.
-DRIVER_LOGS = {
-    "mongodb": (
-        "PyMongo's 'pymongo.command' logger logs every command at DEBUG, with its filter: "
-        "the raw session ID (the token, with crypt off) included"
-    ),
-}
-
 
 async def test_logs_and_errors_hold_no_secrets(
     *,
@@ -37,8 +29,6 @@ async def test_logs_and_errors_hold_no_secrets(
     request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    if backend in DRIVER_LOGS and not variant.is_session_crypt:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=DRIVER_LOGS[backend]))
     caplog.set_level("DEBUG")
     caplog.set_level("DEBUG", logger="jamsession")
     async with opener(f"logs_{uuid.uuid4().hex}", **variant.options) as store:

@@ -20,6 +20,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from jamsession import ConfigError
+from jamsession_mongodb._command_log import withhold_session_commands
 from jamsession_mongodb._documents import CODEC_OPTIONS
 
 DEFAULT_DATABASE = "jamsession"
@@ -81,6 +82,7 @@ def connect(
         )
     except Exception as exc:  # noqa: BLE001 - invalid names are reported by several driver types
         raise ConfigError(f"invalid database or collection name: {exc}") from None
+    withhold_session_commands(handle.database.name, handle.name)
     return Connection(client=client, collection=handle, owned=owned)
 
 
