@@ -1,6 +1,6 @@
 """jamsession: an async, server-side session store with pluggable backends and serializers."""
 
-from jamsession._base import BaseAsyncSessionModule, BaseLogger, default_id_factory
+from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._config import from_config, open  # noqa: A004 - the public name, like io.open
 from jamsession._crypto import SecretInput, generate_key
 from jamsession._errors import (
@@ -21,6 +21,7 @@ from jamsession._errors import (
     UnsupportedTypeError,
 )
 from jamsession._hooks import hookimpl, register_plugin
+from jamsession._ids import default_id_factory
 from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
@@ -25,6 +24,7 @@ from jamsession._errors import (
     SerializationError,
     UnsupportedTypeError,
 )
+from jamsession._ids import FreshIds, default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
@@ -39,21 +39,6 @@ class BaseLogger(Protocol):
     def info(self, msg: str, /, *args: Any) -> Any: ...
     def warning(self, msg: str, /, *args: Any) -> Any: ...
     def error(self, msg: str, /, *args: Any) -> Any: ...
-
-
-# A UUID's variant digit, from any hex digit: keeps its two low bits, sets "10" above them.
-_VARIANT_DIGIT = {digit: format(int(digit, 16) & 0b11 | 0b1000, "x") for digit in "0123456789abcdef"}
-
-
-def default_id_factory() -> str:
-    """A random (version 4) UUID as text: 122 bits from the OS CSPRNG.
-
-    The same text as ``str(uuid.uuid4())`` for the same 16 random bytes, built
-    without the ``UUID`` object, which costs more than the rest of the ID.
-    """
-    hexed = os.urandom(16).hex()
-    # The version digit is 4; the variant digit keeps two random bits: 8, 9, a or b.
-    return f"{hexed[:8]}-{hexed[8:12]}-4{hexed[13:16]}-{_VARIANT_DIGIT[hexed[16]]}{hexed[17:20]}-{hexed[20:]}"
 
 
 class BaseAsyncSessionModule(abc.ABC):
@@ -118,6 +103,7 @@ class BaseAsyncSessionModule(abc.ABC):
         # Ordered: dropping a plain dict's first entry over and over leaves a
         # growing run of dead slots that every later lookup of "the first" walks.
         self._raw_ids: OrderedDict[str, str] = OrderedDict()
+        self._fresh_ids = FreshIds()
         if is_session_crypt or session_aes_secret:
             self._keyring = KeyRing(session_aes_secret)
         # Text forms of data must be base64 when the bytes are not UTF-8 text.
@@ -136,6 +122,23 @@ class BaseAsyncSessionModule(abc.ABC):
     def id(self) -> str:
         """Return the unique ID use id_factory."""
         return self.id_factory()
+
+    def _new_session_id(self) -> tuple[str, str]:
+        """A new raw ID and the token handed out for it (the raw ID itself when crypt is off)."""
+        cls = type(self)
+        if (
+            self.id_factory is default_id_factory
+            and cls.id is BaseAsyncSessionModule.id
+            and cls.__encode_session_id__ is BaseAsyncSessionModule.__encode_session_id__
+        ):
+            # What ``id`` and ``__encode_session_id__`` would give, made a batch at a time.
+            if not self.is_session_crypt:
+                return self._fresh_ids.take(None)
+            raw_id, token = self._fresh_ids.take(self._require_keyring())
+            self._remember(token, raw_id)
+            return raw_id, token
+        raw_id = self.id
+        return raw_id, self.__encode_session_id__(raw_id) if self.is_session_crypt else raw_id
 
     # -- encoding (the seed's text API) -------------------------------------------
 

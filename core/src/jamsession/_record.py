@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from jamsession._base import BaseAsyncSessionModule, BaseLogger, default_id_factory
+from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._crypto import SecretInput
 from jamsession._errors import ConfigError, JamSessionNotFound, SerializationError
+from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
@@ -156,10 +157,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
     async def create(self, session_key: str, data: dict[str, Any]) -> str:
         _check_session_key(session_key)
         blob = self._dump_data(data)
-        raw_id = self.id
-        # Encrypted next to the data rather than after the write: the first AES
-        # call after a wait for I/O costs several times what the next one does.
-        token = self.__encode_session_id__(raw_id) if self.is_session_crypt else raw_id
+        raw_id, token = self._new_session_id()
         now = self.clock()
         await self._insert(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
         return token
@@ -186,9 +184,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
     async def rework(self, session_id: str) -> str:
         raw_id = self._require_session_id(session_id)
-        new_raw_id = self.id
-        # Before the move, for the reason given in create.
-        new_token = self.__encode_session_id__(new_raw_id) if self.is_session_crypt else new_raw_id
+        new_raw_id, new_token = self._new_session_id()
         if not await self._move(raw_id, new_raw_id, self.clock()):
             raise JamSessionNotFound("no such session")
         return new_token

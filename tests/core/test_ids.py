@@ -1,0 +1,128 @@
+"""New session IDs: made a batch at a time, never shared across processes or key rings."""
+
+import os
+import uuid
+
+import pytest
+
+import jamsession
+from jamsession import BaseAsyncSessionModule, default_id_factory
+from jamsession._ids import BATCH
+from jamsession.testing import check_id_entropy
+from jamsession_memory import MemorySessions
+
+KEY = jamsession.generate_key()
+
+
+def _is_uuid4_text(raw_id: str) -> bool:
+    parsed = uuid.UUID(raw_id)
+    return (4, uuid.RFC_4122, raw_id) == (parsed.version, parsed.variant, str(parsed))
+
+
+def test_new_ids_are_distinct_uuid4_text_and_pass_through_without_crypt() -> None:
+    store = MemorySessions()
+    pairs = [store._new_session_id() for _ in range(3 * BATCH)]
+    assert 3 * BATCH == len({raw_id for raw_id, _ in pairs})
+    assert all(_is_uuid4_text(raw_id) and raw_id == token for raw_id, token in pairs)
+
+
+def test_new_ids_carry_122_random_bits() -> None:
+    store = MemorySessions()
+    report = check_id_entropy(lambda: store._new_session_id()[0], samples=20_000)
+    assert (20_000, 122, 6, []) == (
+        report.distinct,
+        report.random_bits,
+        report.fixed_bits,
+        report.biased_bits,
+    )
+
+
+async def test_tokens_of_new_ids_decrypt_to_them_and_are_remembered() -> None:
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    pairs = [store._new_session_id() for _ in range(BATCH + 1)]
+    other = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    assert [raw_id for raw_id, _ in pairs] == [other.__decode_session_id__(token) for _, token in pairs]
+    assert all(store._raw_ids[token] == raw_id for raw_id, token in pairs)
+
+
+def test_a_process_never_hands_out_ids_made_in_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MemorySessions()
+    store._new_session_id()
+    pending = {raw_id for raw_id, _ in store._fresh_ids._batch[2]}
+    # A forked child keeps its parent's memory, batch included, but not its process ID.
+    monkeypatch.setattr(os, "getpid", lambda: -2)
+    in_child = {store._new_session_id()[0] for _ in range(BATCH)}
+    assert (BATCH - 1, BATCH) == (len(pending), len(in_child))
+    assert set() == in_child & pending
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_makes_ids_of_its_own() -> None:
+    store = MemorySessions()
+    store._new_session_id()  # the parent now holds a batch
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
+        try:
+            os.write(write_end, " ".join(store._new_session_id()[0] for _ in range(4)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        in_child = set(pipe.read().split())
+    os.waitpid(child, 0)
+    in_parent = {store._new_session_id()[0] for _ in range(BATCH)}
+    assert 4 == len(in_child)
+    assert set() == in_child & in_parent
+
+
+def test_tokens_are_made_under_the_current_key_ring() -> None:
+    old, new = jamsession.generate_key(), jamsession.generate_key()
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=old)
+    store._new_session_id()
+    store._keyring = MemorySessions(is_session_crypt=True, session_aes_secret=new)._keyring
+    raw_id, token = store._new_session_id()
+    only_new = MemorySessions(is_session_crypt=True, session_aes_secret=new)
+    assert raw_id == only_new.__decode_session_id__(token)
+
+
+def test_turning_crypt_on_gives_encrypted_tokens_at_once() -> None:
+    store = MemorySessions(session_aes_secret=KEY)
+    store._new_session_id()
+    store.is_session_crypt = True
+    raw_id, token = store._new_session_id()
+    assert raw_id != token
+    assert raw_id == store.__decode_session_id__(token)
+
+
+def test_an_id_factory_makes_every_id() -> None:
+    ids = iter(["a", "b"])
+    store = MemorySessions(id_factory=lambda: next(ids))
+    assert [("a", "a"), ("b", "b")] == [store._new_session_id(), store._new_session_id()]
+
+
+def test_the_default_id_factory_given_explicitly_is_the_default() -> None:
+    store = MemorySessions(id_factory=default_id_factory)
+    assert _is_uuid4_text(store._new_session_id()[0])
+
+
+def test_subclasses_that_make_ids_or_tokens_their_own_way_are_used() -> None:
+    class Prefixed(MemorySessions):
+        @property
+        def id(self) -> str:
+            return "own-" + default_id_factory()
+
+        def __encode_session_id__(self, data: str) -> str:
+            return "sealed-" + BaseAsyncSessionModule.__encode_session_id__(self, data)
+
+    store = Prefixed(is_session_crypt=True, session_aes_secret=KEY)
+    raw_id, token = store._new_session_id()
+    assert (True, True) == (raw_id.startswith("own-"), token.startswith("sealed-"))
+
+
+async def test_create_and_rework_hand_out_new_ids() -> None:
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    tokens = [await store.create("alice", {"i": i}) for i in range(BATCH + 2)]
+    reworked = [await store.rework(token) for token in tokens]
+    assert 2 * (BATCH + 2) == len(set(tokens) | set(reworked))
+    assert [{"i": i} for i in range(BATCH + 2)] == [await store.get(token) for token in reworked]
