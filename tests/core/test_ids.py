@@ -1,4 +1,4 @@
-"""New session IDs: made a batch at a time, never shared across processes or key rings."""
+"""New session IDs: with crypt on, made a batch at a time, never shared across processes or key rings."""
 
 import os
 import uuid
@@ -19,26 +19,33 @@ def _is_uuid4_text(raw_id: str) -> bool:
     return (4, uuid.RFC_4122, raw_id) == (parsed.version, parsed.variant, str(parsed))
 
 
-def test_new_ids_are_distinct_uuid4_text_and_pass_through_without_crypt() -> None:
+def _crypt_store() -> MemorySessions:
+    return MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+
+
+def test_new_ids_are_distinct_uuid4_text() -> None:
+    store = _crypt_store()
+    raw_ids = [store._new_session_id()[0] for _ in range(3 * BATCH)]
+    assert 3 * BATCH == len(set(raw_ids))
+    assert all(map(_is_uuid4_text, raw_ids))
+
+
+def test_without_crypt_each_id_comes_from_the_id_factory_and_is_its_own_token() -> None:
     store = MemorySessions()
-    pairs = [store._new_session_id() for _ in range(3 * BATCH)]
-    assert 3 * BATCH == len({raw_id for raw_id, _ in pairs})
+    pairs = [store._new_session_id() for _ in range(BATCH)]
     assert all(_is_uuid4_text(raw_id) and raw_id == token for raw_id, token in pairs)
+    assert store._fresh_ids._batch[2] == []
 
 
 def test_new_ids_carry_122_random_bits() -> None:
-    store = MemorySessions()
+    store = _crypt_store()
     report = check_id_entropy(lambda: store._new_session_id()[0], samples=20_000)
-    assert (20_000, 122, 6, []) == (
-        report.distinct,
-        report.random_bits,
-        report.fixed_bits,
-        report.biased_bits,
-    )
+    measured = (report.distinct, report.random_bits, report.fixed_bits, report.biased_bits)
+    assert (20_000, 122, 6, []) == measured
 
 
 async def test_tokens_of_new_ids_decrypt_to_them_and_are_remembered() -> None:
-    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    store = _crypt_store()
     pairs = [store._new_session_id() for _ in range(BATCH + 1)]
     other = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
     assert [raw_id for raw_id, _ in pairs] == [other.__decode_session_id__(token) for _, token in pairs]
@@ -46,7 +53,7 @@ async def test_tokens_of_new_ids_decrypt_to_them_and_are_remembered() -> None:
 
 
 def test_a_process_never_hands_out_ids_made_in_another(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = MemorySessions()
+    store = _crypt_store()
     store._new_session_id()
     pending = {raw_id for raw_id, _ in store._fresh_ids._batch[2]}
     # A forked child keeps its parent's memory, batch included, but not its process ID.
@@ -58,7 +65,7 @@ def test_a_process_never_hands_out_ids_made_in_another(monkeypatch: pytest.Monke
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_makes_ids_of_its_own() -> None:
-    store = MemorySessions()
+    store = _crypt_store()
     store._new_session_id()  # the parent now holds a batch
     read_end, write_end = os.pipe()
     child = os.fork()
@@ -97,13 +104,15 @@ def test_turning_crypt_on_gives_encrypted_tokens_at_once() -> None:
 
 def test_an_id_factory_makes_every_id() -> None:
     ids = iter(["a", "b"])
-    store = MemorySessions(id_factory=lambda: next(ids))
-    assert [("a", "a"), ("b", "b")] == [store._new_session_id(), store._new_session_id()]
+    store = MemorySessions(id_factory=lambda: next(ids), is_session_crypt=True, session_aes_secret=KEY)
+    pairs = [store._new_session_id(), store._new_session_id()]
+    assert ["a", "b"] == [raw_id for raw_id, _ in pairs] == [store.__decode_session_id__(t) for _, t in pairs]
 
 
 def test_the_default_id_factory_given_explicitly_is_the_default() -> None:
-    store = MemorySessions(id_factory=default_id_factory)
-    assert _is_uuid4_text(store._new_session_id()[0])
+    store = MemorySessions(id_factory=default_id_factory, is_session_crypt=True, session_aes_secret=KEY)
+    store._new_session_id()
+    assert BATCH - 1 == len(store._fresh_ids._batch[2])
 
 
 def test_subclasses_that_make_ids_or_tokens_their_own_way_are_used() -> None:
@@ -121,7 +130,7 @@ def test_subclasses_that_make_ids_or_tokens_their_own_way_are_used() -> None:
 
 
 async def test_create_and_rework_hand_out_new_ids() -> None:
-    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    store = _crypt_store()
     tokens = [await store.create("alice", {"i": i}) for i in range(BATCH + 2)]
     reworked = [await store.rework(token) for token in tokens]
     assert 2 * (BATCH + 2) == len(set(tokens) | set(reworked))

@@ -125,6 +125,9 @@ class BaseAsyncSessionModule(abc.ABC):
 
     def _new_session_id(self) -> tuple[str, str]:
         """A new raw ID and the token handed out for it (the raw ID itself when crypt is off)."""
+        if not self.is_session_crypt:
+            raw_id = self.id
+            return raw_id, raw_id
         cls = type(self)
         if (
             self.id_factory is default_id_factory
@@ -132,13 +135,11 @@ class BaseAsyncSessionModule(abc.ABC):
             and cls.__encode_session_id__ is BaseAsyncSessionModule.__encode_session_id__
         ):
             # What ``id`` and ``__encode_session_id__`` would give, made a batch at a time.
-            if not self.is_session_crypt:
-                return self._fresh_ids.take(None)
             raw_id, token = self._fresh_ids.take(self._require_keyring())
             self._remember(token, raw_id)
             return raw_id, token
         raw_id = self.id
-        return raw_id, self.__encode_session_id__(raw_id) if self.is_session_crypt else raw_id
+        return raw_id, self.__encode_session_id__(raw_id)
 
     # -- encoding (the seed's text API) -------------------------------------------
 

@@ -1,11 +1,13 @@
-"""Session IDs: the default factory, and fresh IDs made a batch at a time.
+"""Session IDs: the default factory, and, with crypt on, new IDs and their tokens made a batch at a time.
 
-Every ``create`` and ``rework`` needs a new ID and, with crypt on, its
-token. Made one at a time, right after the store has waited for I/O, each
-costs several times what it costs in a run of them: the OS random source,
-AES and base64 all start cold then. So IDs of :func:`default_id_factory`
-and their tokens are made :data:`BATCH` at a time, from one call to the OS
-CSPRNG, and handed out one by one.
+With crypt on, every ``create`` and ``rework`` needs a new ID and its
+token. Made one at a time, right after the store has waited for I/O, a
+token costs several times what it costs in a run of them: the OS random
+source, AES and base64 all start cold then. So IDs of
+:func:`default_id_factory` and their tokens are made :data:`BATCH` at a
+time, from one call to the OS CSPRNG for the IDs, and handed out one by
+one. (With crypt off there is no token, and a batch of IDs alone measured
+slower than making each ID when it is needed.)
 
 Two rules keep this safe:
 
@@ -61,8 +63,8 @@ class FreshIds:
         # (key ring, process ID, ready pairs), read and replaced as one object.
         self._batch: tuple[KeyRing | None, int, list[tuple[str, str]]] = (None, -1, [])
 
-    def take(self, keyring: KeyRing | None) -> tuple[str, str]:
-        """A new raw ID and its token, encrypted under ``keyring`` (the raw ID itself when ``None``)."""
+    def take(self, keyring: KeyRing) -> tuple[str, str]:
+        """A new raw ID and its token, encrypted under ``keyring``."""
         made_under, made_by, ready = self._batch
         if made_under is keyring and made_by == os.getpid():
             try:
@@ -75,11 +77,9 @@ class FreshIds:
         return fresh
 
 
-def _make(keyring: KeyRing | None) -> list[tuple[str, str]]:
+def _make(keyring: KeyRing) -> list[tuple[str, str]]:
     hexed = os.urandom(_UUID_BYTES * BATCH).hex()
     step = 2 * _UUID_BYTES
     raw_ids = [_uuid4_text(hexed[start : start + step]) for start in range(0, len(hexed), step)]
-    if keyring is None:
-        return [(raw_id, raw_id) for raw_id in raw_ids]
     encrypt = keyring.encrypt
     return [(raw_id, b64encode(encrypt(raw_id.encode("utf-8"), PURPOSE_ID))) for raw_id in raw_ids]

@@ -47,7 +47,10 @@ class Checkpointer:
         self._thread.start()
 
     def wrote(self, statements: int) -> None:
-        """Count write statements just committed; called on the connection's thread."""
+        """Count write statements just committed, from the event loop or the connection's thread.
+
+        Unlocked: a count lost to a race between them only delays a checkpoint.
+        """
         self._writes += statements
         if self._writes >= WRITES_PER_CHECKPOINT:
             self._writes = 0
