@@ -34,7 +34,7 @@ def test_without_crypt_each_id_comes_from_the_id_factory_and_is_its_own_token() 
     store = MemorySessions()
     pairs = [store._new_session_id() for _ in range(BATCH)]
     assert all(_is_uuid4_text(raw_id) and raw_id == token for raw_id, token in pairs)
-    assert store._fresh_ids._batch[2] == []
+    assert [] == store._fresh_ids._batch[2]
 
 
 def test_new_ids_carry_122_random_bits() -> None:

@@ -42,7 +42,7 @@ class SessionCommandFilter(logging.Filter):
         super().__init__(COMMAND_LOGGER)
         self._namespaces: set[tuple[str, str]] = set()
         # Insertion-ordered, so the oldest pending command is forgotten first.
-        # Locked: Motor logs from its worker threads.
+        # Locked: PyMongo logs from whichever thread runs a command (sync clients, Motor).
         self._pending: dict[tuple[Any, Any], None] = {}
         self._lock = threading.Lock()
 
