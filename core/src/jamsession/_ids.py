@@ -66,14 +66,15 @@ class FreshIds:
     def take(self, keyring: KeyRing) -> tuple[str, str]:
         """A new raw ID and its token, encrypted under ``keyring``."""
         made_under, made_by, ready = self._batch
-        if made_under is keyring and made_by == os.getpid():
+        pid = os.getpid()
+        if made_under is keyring and made_by == pid:
             try:
                 return ready.pop()
             except IndexError:
                 pass  # handed out: make the next batch
         ready = _make(keyring)
         fresh = ready.pop()
-        self._batch = (keyring, os.getpid(), ready)
+        self._batch = (keyring, pid, ready)
         return fresh
 
 

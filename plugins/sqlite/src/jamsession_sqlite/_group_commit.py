@@ -210,9 +210,7 @@ class GroupCommit:
                 self._single_in_flight = False
             if statement.writes:
                 self._checkpointer.wrote(1)
-            if statement.returns is Returns.ROWCOUNT:
-                return outcome.rowcount
-            return None if statement.returns is Returns.NOTHING else outcome
+            return _result(statement, outcome)
         if self._closed:
             raise BackendUnavailableError("the session store is closed")
         future = asyncio.get_running_loop().create_future()
@@ -422,11 +420,14 @@ def _apply_one(raw: sqlite3.Connection, entry: _Entry) -> Any:
 
 def _apply(raw: sqlite3.Connection, statement: Statement, params: tuple[Any, ...]) -> Any:
     cursor = raw.execute(statement.sql, params)
-    if statement.returns is Returns.ROWS:
-        return cursor.fetchall()
+    return _result(statement, cursor.fetchall() if statement.returns is Returns.ROWS else cursor)
+
+
+def _result(statement: Statement, executed: Any) -> Any:
+    """What the caller gets, from the statement's rows (``Returns.ROWS``) or else its cursor."""
     if statement.returns is Returns.ROWCOUNT:
-        return cursor.rowcount
-    return None
+        return executed.rowcount
+    return None if statement.returns is Returns.NOTHING else executed
 
 
 def _rollback(raw: sqlite3.Connection) -> None:
