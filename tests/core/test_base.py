@@ -212,3 +212,49 @@ async def test_a_smaller_token_cache_shrinks_at_the_next_token() -> None:
     assert [newest] == list(store._raw_ids)
     assert {} == await store.get(tokens[0])
     assert 1 == store.decrypts
+
+
+@pytest.mark.parametrize("session_key", [None, 42, b"alice"])
+async def test_a_session_key_that_is_not_text_gets_a_typed_error(session_key: Any) -> None:
+    store = MemorySessions()
+    for call in (lambda: store.create(session_key, {}), lambda: store.clear(session_key)):
+        with pytest.raises(jamsession.InvalidSessionKeyError, match="session_key must be a str"):
+            await call()
+
+
+@pytest.mark.parametrize("crypt", [False, True])
+def test_encoded_data_that_is_not_text_gets_a_typed_error(crypt: bool) -> None:
+    store = MemorySessions(is_session_crypt=crypt, session_aes_secret=KEY if crypt else None)
+    with pytest.raises(SerializationError, match="not bytes"):
+        store.__decode_session_data__(b"{}")  # type: ignore[arg-type] # the wrong type on purpose
+
+
+@pytest.mark.parametrize(
+    ("crypt", "made", "expected"),
+    [
+        (False, 42, "not a int"),
+        (False, "caf\u00e9", "not a str of 4 characters"),
+        (False, "x" * 513, "not a str of 513 characters"),
+        (True, "x" * 400, "IDs must be at most 355 characters"),
+    ],
+)
+async def test_an_id_factory_making_ids_get_would_refuse_fails_create(
+    crypt: bool, made: Any, expected: str
+) -> None:
+    store = MemorySessions(lambda: made, is_session_crypt=crypt, session_aes_secret=KEY if crypt else None)
+    with pytest.raises(jamsession.ConfigError, match=expected):
+        await store.create("alice", {})
+    assert [] == await store.list_sessions("alice")
+
+
+async def test_listed_sessions_log_without_their_tokens_or_data() -> None:
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    token = await store.create("alice", {"csrf": "SECRET-CSRF-VALUE"})
+    (listed,) = await store.list_sessions("alice")
+    (record,) = store._records.values()
+    shown = repr([listed, record])
+    assert "alice" in shown
+    assert token not in shown
+    assert listed.session_id not in shown
+    assert "SECRET-CSRF-VALUE" not in shown
+    assert record.raw_id not in shown

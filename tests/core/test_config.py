@@ -31,8 +31,69 @@ def test_unknown_option_names_it_suggests_and_lists_the_valid_ones() -> None:
 
 
 def test_mistyped_value_fails_at_start_up() -> None:
-    with pytest.raises(ConfigError, match="default_ttl must be a positive number"):
+    with pytest.raises(ConfigError, match="'default_ttl' \\(from the arguments\\) must be a number"):
         jamsession.open("memory", default_ttl="an hour")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("sliding_expiry", "false", "'sliding_expiry' (from the mapping) must be true or false"),
+        ("is_session_crypt", "false", "'is_session_crypt' (from the mapping) must be true or false"),
+        ("default_ttl", "3600", "'default_ttl' (from the mapping) must be a number"),
+        ("default_ttl", True, "'default_ttl' (from the mapping) must be a number"),
+        ("max_sessions", 2.5, "max_sessions must be a positive int"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_in_a_file_fails_at_start_up(
+    option: str, value: object, expected: str
+) -> None:
+    # Only environment variables are text to be read: "false" in a file would be truthy.
+    with pytest.raises(ConfigError) as caught:
+        jamsession.from_config({"backend": "memory", option: value})
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
+def test_a_ttl_that_never_ends_fails_at_start_up(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("JAMSESSION_DEFAULT_TTL", value)
+    with pytest.raises(ConfigError, match="positive, finite number"):
+        jamsession.open("memory")
+
+
+def test_two_spellings_of_one_option_in_the_environment_fail_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JAMSESSION_CRYPT", "false")
+    monkeypatch.setenv("JAMSESSION_IS_SESSION_CRYPT", "true")
+    with pytest.raises(ConfigError, match="unset one of them"):
+        jamsession.open("memory")
+
+
+def test_the_benchmarks_variables_are_not_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAMSESSION_BENCH_MONGODB_URL", "mongodb://127.0.0.1:1")
+    assert jamsession.open("memory").default_ttl is None
+
+
+@pytest.mark.parametrize("option", ["id_factory", "clock", "logger"])
+def test_a_helper_that_is_not_callable_fails_at_start_up(option: str) -> None:
+    with pytest.raises(ConfigError, match=option):
+        jamsession.open("memory", **{option: "myapp"})
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("latin1.toml", "x = '\xe9'".encode("latin-1")), ("adir", None)]
+)
+def test_an_unreadable_configuration_file_fails_with_a_config_error(
+    tmp_path: Path, name: str, content: bytes | None
+) -> None:
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=name):
+        jamsession.from_config(path)
 
 
 def test_crypt_without_a_key_fails_with_the_fix() -> None:

@@ -13,18 +13,37 @@ def test_generated_keys_are_256_bit_url_safe_base64() -> None:
     assert generate_key() != key
 
 
-@pytest.mark.parametrize("form", ["raw", "text", "text-unpadded", "text-bytes"])
+@pytest.mark.parametrize(
+    "form", ["raw", "bytearray", "memoryview", "text", "text-unpadded", "text-bytes", "standard-alphabet"]
+)
 def test_keys_are_accepted_raw_or_as_base64_text(form: str) -> None:
-    raw = bytes(range(32))
+    raw = bytes(range(200, 232))  # both alphabets' last two digits occur in its text
     text = base64.urlsafe_b64encode(raw).decode()
-    given = {"raw": raw, "text": text, "text-unpadded": text.rstrip("="), "text-bytes": text.encode()}[form]
+    given = {
+        "raw": raw,
+        "bytearray": bytearray(raw),
+        "memoryview": memoryview(raw),
+        "text": text,
+        "text-unpadded": text.rstrip("="),
+        "text-bytes": text.encode(),
+        "standard-alphabet": base64.b64encode(raw).decode(),
+    }[form]
     assert raw == parse_key(given)
 
 
-@pytest.mark.parametrize("bad", [b"short", "not base64 !!", "A" * 44, b"\x00" * 31, ""])
-def test_wrong_keys_are_refused_with_the_fix(bad: bytes | str) -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [b"short", "not base64 !!", "A" * 44, b"\x00" * 31, "", generate_key()[:-4] + "!!!=", 42, None],
+)
+def test_wrong_keys_are_refused_with_the_fix(bad: object) -> None:
     with pytest.raises(InvalidKeyError, match="jamsession keygen"):
         parse_key(bad)
+
+
+@pytest.mark.parametrize("bad", [42, [generate_key(), None], {"key": generate_key()}])
+def test_a_secret_of_the_wrong_kind_is_refused_with_the_fix(bad: object) -> None:
+    with pytest.raises(InvalidKeyError, match="jamsession keygen"):
+        KeyRing(bad)  # type: ignore[arg-type] # wrong types on purpose
 
 
 def test_no_key_means_empty_key_error() -> None:

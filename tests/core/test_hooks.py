@@ -109,6 +109,42 @@ def test_a_broken_hook_plugin_is_skipped(make_distribution: MakeDistribution) ->
     assert isinstance(jamsession.open("memory"), MemorySessions)
 
 
+MISSHAPEN_PLUGIN = """
+from jamsession import hookimpl
+
+@hookimpl
+def jamsession_session_created(store, session_key, fingerprint, extra):
+    pass
+"""
+
+
+def test_a_hook_plugin_with_a_wrong_signature_is_skipped(
+    make_distribution: MakeDistribution, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_distribution(
+        "jamsession-misshapen",
+        entry_points={"jamsession.plugins": {"misshapen": "jamsession_misshapen"}},
+        modules={"jamsession_misshapen.py": MISSHAPEN_PLUGIN},
+    )
+    assert isinstance(jamsession.open("memory"), MemorySessions)
+    assert isinstance(jamsession.open("memory"), MemorySessions)
+    assert ["skipping jamsession plugin 'misshapen'"] == [
+        record.getMessage().split(":")[0] for record in caplog.records if "misshapen" in record.getMessage()
+    ]
+
+
+def test_registering_a_misshapen_plugin_names_it() -> None:
+    class Misshapen:
+        @hookimpl
+        def jamsession_session_deleted(self, store: Any, fingerprint: str, extra: int) -> None:
+            pass
+
+    plugin = Misshapen()
+    with pytest.raises(jamsession.PluginTypeError, match="not a valid jamsession hook plugin") as caught:
+        jamsession.register_plugin(plugin)
+    assert plugin is caught.value.obj
+
+
 def test_a_plugin_adds_a_cli_command(make_distribution: MakeDistribution) -> None:
     site = make_distribution(
         "jamsession-hello",

@@ -105,7 +105,7 @@ def test_module_colon_class_paths_work() -> None:
     assert MemorySessions is jamsession.load_backend("jamsession_memory:MemorySessions")
     with pytest.raises(PluginLoadError):
         jamsession.load_backend("no_such_module_anywhere:Sessions")
-    with pytest.raises(PluginNotFoundError):
+    with pytest.raises(PluginNotFoundError, match="module 'jamsession_memory' has no 'NoSuchClass'"):
         jamsession.load_backend("jamsession_memory:NoSuchClass")
 
 

@@ -18,6 +18,7 @@ from jamsession._crypto import (
     b64encode,
 )
 from jamsession._errors import (
+    ConfigError,
     InvalidSessionToken,
     JamSessionEmptyAESKey,
     JamSessionNotFound,
@@ -51,7 +52,9 @@ class BaseAsyncSessionModule(abc.ABC):
     Args:
         id_factory: Makes a new raw session ID; the default is a uuid4 (122
             bits from the OS CSPRNG). Raw IDs must be printable ASCII of at
-            most 512 characters; any other client-supplied ID is foreign.
+            most 512 characters (355 with crypt on, so that their tokens fit
+            in 512); an ID that is not raises :class:`ConfigError` from
+            ``create``, and any other client-supplied ID is foreign.
         is_session_crypt: Encrypt session IDs (and the data at rest) with
             AES-256-GCM.
         session_aes_secret: The key: 32 raw bytes, their URL-safe base64 text,
@@ -95,6 +98,12 @@ class BaseAsyncSessionModule(abc.ABC):
         serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
         logger: BaseLogger | None = None,
     ) -> None:
+        if not callable(id_factory):
+            raise ConfigError(f"id_factory must be a callable returning a new ID, not {id_factory!r}")
+        if logger is not None and not all(
+            callable(getattr(logger, level, None)) for level in ("debug", "info", "warning", "error")
+        ):
+            raise ConfigError(f"logger must be a logging.Logger or alike, not {logger!r}")
         self.id_factory = id_factory
         self.is_session_crypt = bool(is_session_crypt)
         self.serializer = _resolve_serializer(serializer)
@@ -126,7 +135,7 @@ class BaseAsyncSessionModule(abc.ABC):
     def _new_session_id(self) -> tuple[str, str]:
         """A new raw ID and the token handed out for it (the raw ID itself when crypt is off)."""
         if not self.is_session_crypt:
-            raw_id = self.id
+            raw_id = _checked_raw_id(self.id)
             return raw_id, raw_id
         cls = type(self)
         if (
@@ -138,8 +147,14 @@ class BaseAsyncSessionModule(abc.ABC):
             raw_id, token = self._fresh_ids.take(self._require_keyring())
             self._remember(token, raw_id)
             return raw_id, token
-        raw_id = self.id
-        return raw_id, self.__encode_session_id__(raw_id)
+        raw_id = _checked_raw_id(self.id)
+        token = self.__encode_session_id__(raw_id)
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise ConfigError(
+                f"id_factory made an ID of {len(raw_id)} characters, whose token is longer than "
+                f"{MAX_TOKEN_LENGTH}: with crypt on, IDs must be at most 355 characters"
+            )
+        return raw_id, token
 
     # -- encoding (the seed's text API) -------------------------------------------
 
@@ -182,6 +197,8 @@ class BaseAsyncSessionModule(abc.ABC):
         Raises:
             SerializationError: the text is not session data this store wrote.
         """
+        if not isinstance(data, str):
+            raise SerializationError(f"encoded session data is text, not {type(data).__name__}")
         if not self._data_is_binary:
             return self._load_data(data.encode("utf-8", "surrogatepass"))
         try:
@@ -343,6 +360,22 @@ class BaseAsyncSessionModule(abc.ABC):
         Returns:
             str: The new session ID.
         """
+
+
+def _checked_raw_id(raw_id: object) -> str:
+    """``raw_id``, if ``get`` would accept it back; :class:`ConfigError` naming the fix otherwise."""
+    if (
+        isinstance(raw_id, str)
+        and 0 < len(raw_id) <= MAX_TOKEN_LENGTH
+        and raw_id.isascii()
+        and raw_id.isprintable()
+    ):
+        return raw_id
+    raise ConfigError(
+        f"id_factory must return printable ASCII text of 1 to {MAX_TOKEN_LENGTH} characters, "
+        f"not a {type(raw_id).__name__}"
+        + (f" of {len(raw_id)} characters" if isinstance(raw_id, str) else "")
+    )
 
 
 def _resolve_serializer(serializer: object) -> type[BaseEncoder] | BaseEncoder:

@@ -31,8 +31,8 @@ ENV_ALIASES = {
 }
 #: Read by the command line, not by the loader.
 ENV_IGNORED = frozenset({"JAMSESSION_CONFIG"})
-#: Variables under this prefix belong to test suites, never to a store.
-ENV_TEST_PREFIX = "JAMSESSION_TEST_"
+#: Variables under these prefixes belong to the test suites and the benchmarks, never to a store.
+ENV_TEST_PREFIXES = ("JAMSESSION_TEST_", "JAMSESSION_BENCH_")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -86,8 +86,12 @@ def from_config(
                 document = tomllib.load(file)
         except FileNotFoundError as exc:
             raise ConfigError(f"configuration file {str(path)!r} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"configuration file {str(path)!r} is not valid TOML: {exc}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"configuration file {str(path)!r} is not valid TOML (UTF-8 text): {exc}"
+            ) from exc
+        except OSError as exc:
+            raise ConfigError(f"configuration file {str(path)!r} cannot be read: {exc.strerror}") from exc
         table = document.get("jamsession", document)
         if not isinstance(table, dict):
             raise ConfigError(f"[jamsession] in {str(path)!r} must be a table")
@@ -111,6 +115,7 @@ def _build(file: Mapping[str, Any], explicit: Mapping[str, Any], *, origin: str)
         if name in environment and name not in explicit:
             kwargs[name] = _normalise(name, _from_text(name, value, parameter))
         else:
+            _check_kind(name, value, parameter, "the arguments" if name in explicit else origin)
             kwargs[name] = _normalise(name, value)
     store: BaseAsyncSessionModule = cls(**kwargs)
     return store
@@ -121,11 +126,14 @@ def _environment() -> dict[str, str]:
     for variable, value in os.environ.items():
         if (
             not variable.startswith(ENV_PREFIX)
-            or variable.startswith(ENV_TEST_PREFIX)
+            or variable.startswith(ENV_TEST_PREFIXES)
             or variable in ENV_IGNORED
         ):
             continue
         name = ENV_ALIASES.get(variable, variable[len(ENV_PREFIX) :].lower())
+        if name in found:
+            # Two spellings of one option: which wins would depend on the environment's order.
+            raise ConfigError(f"{variable} and {_env_name(name)} both set option {name!r}; unset one of them")
         found[name] = value
     return found
 
@@ -167,25 +175,55 @@ def _from_text(name: str, text: str, parameter: inspect.Parameter | None) -> Any
     """
     if name in {"backend", "serializer", "session_aes_secret"} or parameter is None:
         return text
-    annotation = str(parameter.annotation)
+    kinds = _kinds(parameter)
     lowered = text.strip().lower()
-    if "None" in annotation and lowered in {"", "none", "null"}:
+    if "None" in kinds and lowered in {"", "none", "null"}:
         return None
-    if annotation.startswith("bool") or isinstance(parameter.default, bool):
+    if "bool" in kinds or isinstance(parameter.default, bool):
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
         raise ConfigError(f"{_env_name(name)}={text!r} is not a boolean: use true or false")
-    numbers = [kind for kind in (int, float) if kind.__name__ in annotation]
+    numbers = [kind for kind in (int, float) if kind.__name__ in kinds]
     for number in numbers:
         try:
             return number(text)
         except ValueError:
             continue
-    if numbers and "str" not in annotation:
+    if numbers and "str" not in kinds:
         raise ConfigError(f"{_env_name(name)}={text!r} is not a number")
     return text
+
+
+def _kinds(parameter: inspect.Parameter) -> set[str]:
+    """The names in a parameter's annotation, ``float | None`` giving ``{"float", "None"}``."""
+    annotation = parameter.annotation
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    return {part.strip() for part in text.split("|")}
+
+
+def _check_kind(name: str, value: Any, parameter: inspect.Parameter | None, source: str) -> None:
+    """Refuse a file's or a caller's value of the wrong kind for a boolean or numeric option.
+
+    Only environment variables are text to be read: ``"false"`` in a file is
+    a string, which Python would take as true.
+    """
+    if parameter is None or name in {"backend", "serializer", "session_aes_secret"}:
+        return
+    kinds = _kinds(parameter)
+    if value is None and "None" in kinds:
+        return
+    kinds.discard("None")
+    if kinds == {"bool"}:
+        if not isinstance(value, bool):
+            raise ConfigError(f"option {name!r} (from {source}) must be true or false, not {value!r}")
+    elif (
+        kinds
+        and kinds <= {"int", "float"}
+        and (isinstance(value, bool) or not isinstance(value, (int, float)))
+    ):
+        raise ConfigError(f"option {name!r} (from {source}) must be a number, not {value!r}")
 
 
 def _normalise(name: str, value: Any) -> Any:

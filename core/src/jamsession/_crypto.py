@@ -41,7 +41,11 @@ PURPOSE_DATA = b"jamsession/session-data/v1"
 
 _TO_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
-KeyInput = bytes | str
+_KEY_HINT = (
+    "32 raw bytes or their URL-safe base64 text (44 characters); generate one with `jamsession keygen`"
+)
+
+KeyInput = bytes | bytearray | memoryview | str
 SecretInput = KeyInput | Sequence[KeyInput]
 
 
@@ -53,30 +57,37 @@ def generate_key() -> str:
     return base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode("ascii")
 
 
-def parse_key(key: KeyInput) -> bytes:
+def parse_key(key: object) -> bytes:
     """Return the 32 raw bytes of ``key``, given raw or as URL-safe base64 text."""
+    if isinstance(key, (bytearray, memoryview)):
+        key = bytes(key)
+    if not isinstance(key, (bytes, str)):
+        raise InvalidKeyError(f"a key must be bytes or str, not {type(key).__name__}; {_KEY_HINT}")
     if isinstance(key, bytes) and len(key) == KEY_BYTES:
         return key
     text = key.decode("ascii", "replace") if isinstance(key, bytes) else key
-    text = text.strip()
+    # The standard alphabet is accepted too (``openssl rand -base64 32``), but
+    # a character in neither is a typo, not something to skip.
+    text = text.strip().replace("-", "+").replace("_", "/")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != KEY_BYTES:
-        raise InvalidKeyError(
-            "session_aes_secret must be 32 raw bytes or their URL-safe base64 text "
-            "(44 characters); generate one with `jamsession keygen`"
-        )
+        raise InvalidKeyError(f"session_aes_secret must be {_KEY_HINT}")
     return raw
 
 
-def parse_secret(secret: SecretInput | None) -> list[bytes]:
+def parse_secret(secret: object) -> list[bytes]:
     """Return the raw keys of ``secret``, oldest first; empty when there is none."""
     if secret is None:
         return []
-    if isinstance(secret, (bytes, str)):
+    if isinstance(secret, (bytes, str, bytearray, memoryview)):
         return [] if not secret else [parse_key(secret)]
+    if not isinstance(secret, Sequence):
+        raise InvalidKeyError(
+            f"session_aes_secret must be a key or a list of keys, not {type(secret).__name__}; {_KEY_HINT}"
+        )
     return [parse_key(key) for key in secret]
 
 

@@ -9,6 +9,7 @@ already catch ``LookupError`` or ``ConnectionError`` keep working::
     ├── InvalidKeyError ............... ValueError    a key that is not 32 bytes
     ├── InvalidSessionToken ........... ValueError    a token that fails to decrypt (internal;
     │                                                 ``get`` turns it into ``None``)
+    ├── InvalidSessionKeyError ........ TypeError     a session key that is not a str
     ├── SerializationError ............ ValueError    data that cannot be encoded or decoded
     │   └── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
     ├── ConfigError ................... ValueError    an unknown, mistyped or missing option
@@ -52,6 +53,13 @@ class InvalidSessionToken(JamSessionError, ValueError):  # noqa: N818 - a token,
     """A session token that is malformed, truncated, tampered with or from a foreign key."""
 
 
+class InvalidSessionKeyError(JamSessionError, TypeError):
+    """A session key (the user or account a session belongs to) that is not a ``str``.
+
+    .. versionadded:: 0.1
+    """
+
+
 class SerializationError(JamSessionError, ValueError):
     """Session data could not be encoded, or stored bytes could not be decoded."""
 
@@ -80,6 +88,13 @@ class PluginNotFoundError(PluginError, LookupError):
         self.name = name
         self.installed = tuple(installed)
         listing = ", ".join(self.installed) or "none"
+        if ":" in name:
+            module, _, attribute = name.partition(":")
+            super().__init__(
+                f"module {module!r} has no {attribute!r} to use as a {kind}; check the name "
+                f"after the colon, or pick an installed {kind} by name (installed: {listing})"
+            )
+            return
         super().__init__(
             f"no {kind} named {name!r} is installed (installed: {listing}); "
             f"install it with `pip install jamsession-{name}`, or pass "

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from jamsession._errors import PluginTypeError
+
 if TYPE_CHECKING:
     import click
 
@@ -108,7 +110,10 @@ def get_plugin_manager() -> pluggy.PluginManager:
                 continue
             if manager.is_registered(plugin):
                 continue
-            manager.register(plugin, name=f"{PLUGINS_GROUP}:{entry_point.name}")
+            try:
+                manager.register(plugin, name=f"{PLUGINS_GROUP}:{entry_point.name}")
+            except pluggy.PluginValidationError as exc:
+                _logger.warning("skipping jamsession plugin %r: %s", entry_point.name, exc)
         _manager = manager
     return _manager
 
@@ -123,15 +128,12 @@ def register_plugin(plugin: object) -> None:
     .. versionadded:: 0.1
     """
     manager = get_plugin_manager()
-    if not manager.is_registered(plugin):
+    if manager.is_registered(plugin):
+        return
+    try:
         manager.register(plugin)
-
-
-def register_plugin_module(module: object) -> None:
-    """Let a selected backend's or serializer's module take part in hooks."""
-    manager = get_plugin_manager()
-    if not manager.is_registered(module):
-        manager.register(module)
+    except pluggy.PluginValidationError as exc:
+        raise PluginTypeError(f"{plugin!r} is not a valid jamsession hook plugin: {exc}", obj=plugin) from exc
 
 
 def fingerprint(raw_session_id: str) -> str:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._crypto import SecretInput
-from jamsession._errors import ConfigError, JamSessionNotFound, SerializationError
+from jamsession._errors import ConfigError, InvalidSessionKeyError, JamSessionNotFound, SerializationError
 from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
@@ -28,12 +29,12 @@ class StoredSession:
     """One session as a backend stores it (raw ID, encoded data).
 
     Not frozen: a frozen dataclass costs several times as much to build, and
-    one is built on every ``create``.
+    one is built on every ``create``. Its repr leaves out the ID and the data.
     """
 
-    raw_id: str
+    raw_id: str = field(repr=False)
     session_key: str
-    blob: bytes
+    blob: bytes = field(repr=False)
     created_at: float
     expires_at: float | None
 
@@ -45,13 +46,15 @@ class SessionInfo:
     ``session_id`` is in the form handed to clients (encrypted when crypt is
     on), so it can be passed to :meth:`~BaseAsyncSessionModule.delete` to end
     that one session, as a "your devices" page does. Times are Unix seconds.
+    Its repr leaves out the session ID, which is a working token, and the
+    data, so a list of sessions can be logged.
 
     .. versionadded:: 0.1
     """
 
-    session_id: str
+    session_id: str = field(repr=False)
     session_key: str
-    data: dict[str, Any]
+    data: dict[str, Any] = field(repr=False)
     created_at: float
     expires_at: float | None
 
@@ -97,15 +100,21 @@ class RecordSessionModule(BaseAsyncSessionModule):
         clock: Callable[[], float] = time.time,
     ) -> None:
         if default_ttl is not None and (
-            isinstance(default_ttl, bool) or not isinstance(default_ttl, (int, float)) or default_ttl <= 0
+            isinstance(default_ttl, bool)
+            or not isinstance(default_ttl, (int, float))
+            or not 0 < default_ttl < math.inf  # also refuses NaN, which would never expire
         ):
             raise ConfigError(
-                f"default_ttl must be a positive number of seconds or None, not {default_ttl!r}"
+                f"default_ttl must be a positive, finite number of seconds or None, not {default_ttl!r}"
+            )
+        if not callable(clock):
+            raise ConfigError(
+                f"clock must be a callable returning Unix seconds, like time.time, not {clock!r}"
             )
         if sliding_expiry and default_ttl is None:
             raise ConfigError("sliding_expiry needs a default_ttl: set both, or neither")
         self.default_ttl = default_ttl
-        self.sliding_expiry = sliding_expiry
+        self.sliding_expiry = bool(sliding_expiry)
         self.clock = clock
         super().__init__(id_factory, is_session_crypt, session_aes_secret, serializer, logger)
 
@@ -242,4 +251,4 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
 def _check_session_key(session_key: object) -> None:
     if not isinstance(session_key, str):
-        raise TypeError(f"session_key must be a str, not {type(session_key).__name__}")
+        raise InvalidSessionKeyError(f"session_key must be a str, not {type(session_key).__name__}")

@@ -175,11 +175,15 @@ def _load(kind: Kind, name: str) -> object:
             plugin=name,
             distribution=dist.name if dist else None,
         ) from exc
-    from jamsession._hooks import register_plugin_module
-
-    module = importlib.import_module(entry_point.module)
-    register_plugin_module(module)
+    _take_part_in_hooks(importlib.import_module(entry_point.module))
     return obj
+
+
+def _take_part_in_hooks(module: ModuleType) -> None:
+    """Let a selected backend's or serializer's module implement hooks, however it was selected."""
+    from jamsession._hooks import register_plugin
+
+    register_plugin(module)
 
 
 def _load_path(kind: Kind, path: str) -> object:
@@ -198,6 +202,7 @@ def _load_path(kind: Kind, path: str) -> object:
             obj = getattr(obj, part)
         except AttributeError as exc:
             raise PluginNotFoundError(kind, path, available_names(kind)) from exc
+    _take_part_in_hooks(module)
     return obj
 
 
