@@ -2,7 +2,7 @@
 
 import pytest
 
-from jamsession import ConfigError
+from jamsession import ConfigError, JamSessionNotFound
 from jamsession.testing import FakeClock
 from jamsession_memory import MemorySessions
 
@@ -72,3 +72,78 @@ async def test_updates_and_sliding_expiry_change_the_stored_record_only() -> Non
     assert {"n": 2} == await store.get(session_id)
     [info] = await store.list_sessions("alice")
     assert clock() + 10 == info.expires_at
+
+
+async def test_max_sessions_reclaims_an_expired_reworked_session_before_evicting_a_live_one() -> None:
+    clock = FakeClock()
+    store = MemorySessions(default_ttl=100, clock=clock, max_sessions=3)
+    a = await store.create("alice", {"n": "a"})  # expires at 100
+    clock.advance(10)
+    b = await store.create("alice", {"n": "b"})  # expires at 110
+    clock.advance(10)
+    c = await store.create("alice", {"n": "c"})  # expires at 120
+    clock.advance(10)
+    reworked_a = await store.rework(a)  # keeps its expiry at 100
+    clock.advance(75)  # now 105: the reworked session has expired, b and c have not
+    d = await store.create("alice", {"n": "d"})
+    assert [None, {"n": "b"}, {"n": "c"}, {"n": "d"}] == [
+        await store.get(sid) for sid in (reworked_a, b, c, d)
+    ]
+    assert 3 == len(store)
+
+
+async def test_rework_keeps_a_sessions_place_in_the_eviction_order() -> None:
+    store = MemorySessions(max_sessions=3)
+    a, b, c = [await store.create("alice", {"n": n}) for n in "abc"]
+    reworked_a = await store.rework(a)
+    d = await store.create("alice", {"n": "d"})
+    assert [None, {"n": "b"}, {"n": "c"}, {"n": "d"}] == [
+        await store.get(sid) for sid in (reworked_a, b, c, d)
+    ]
+
+
+async def test_a_session_without_expiry_does_not_stop_reclaiming() -> None:
+    clock = FakeClock()
+    store = MemorySessions(clock=clock)  # no default_ttl: this session never expires
+    forever = await store.create("service", {})
+    store.default_ttl = 10
+    for _ in range(1000):
+        clock.advance(1)
+        await store.create("churn", {})
+    # The session without expiry, and those of the last ten seconds.
+    assert 11 == len(store)
+    assert {} == await store.get(forever)
+
+
+async def test_a_purge_batch_removes_at_most_its_limit_of_expired_sessions_only() -> None:
+    clock = FakeClock()
+    store = MemorySessions(default_ttl=100, clock=clock)
+    await store.create("service", {})  # a long TTL, first in line
+    store.default_ttl = 10
+    expired = [await store.create("alice", {}) for _ in range(250)]
+    store.default_ttl = None
+    forever = await store.create("service", {})
+    store.default_ttl = 100
+    live = [await store.create("bob", {}) for _ in range(100)]
+    clock.advance(10)
+    # No write since: alice's expired sessions sit among live ones and one without expiry.
+    assert (100, 252) == (await store._purge(clock(), 100), len(store))
+    assert (150, 102) == (await store.purge_expired(), len(store))
+    assert (0, 102) == (await store.purge_expired(), len(store))
+    assert [None] * 250 == [await store.get(sid) for sid in expired]
+    assert [{}] * 101 == [await store.get(sid) for sid in (forever, *live)]
+
+
+async def test_a_reworked_sessions_old_id_reaches_nothing_although_it_names_its_slot() -> None:
+    store = MemorySessions(default_ttl=100)
+    old = await store.create("alice", {"n": 1})
+    new = await store.rework(old)
+    await store.delete(old)
+    with pytest.raises(JamSessionNotFound):
+        await store.update(old, {"n": 2})
+    assert (None, {"n": 1}, 1) == (await store.get(old), await store.get(new), len(store))
+    newer = await store.rework(new)
+    await store.update(newer, {"n": 3})
+    assert ([None, None, {"n": 3}], 1) == ([await store.get(sid) for sid in (old, new, newer)], len(store))
+    await store.delete(newer)
+    assert (0, {}) == (len(store), store._slots)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,11 +23,16 @@ from jamsession import (
 class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
 
-    Every operation is O(1) but ``clear`` and ``list_sessions``, which are
-    O(sessions of that key). Records are kept in the order their expiry was
-    last set; as ``default_ttl`` is one value for all, that is expiry order,
-    so each write reclaims the expired records at the front without scanning
-    the rest, and memory stays bounded under churn.
+    ``create``, ``get``, ``update``, ``rework`` and ``delete`` are O(1);
+    ``clear`` and ``list_sessions`` are O(sessions of that key); a
+    ``purge_expired`` batch stops after its limit of expired records, which
+    sit at the front. Records are kept in the order their expiry was set
+    (``rework`` keeps a record's expiry, and its place); with one
+    ``default_ttl`` for all, that is expiry order, so each write reclaims the
+    expired records at the front without scanning the rest, and memory stays
+    bounded under churn. After ``default_ttl`` is changed at runtime, records
+    are reclaimed and evicted in the order their expiries were set, and
+    records made without expiry move to the back, one per write.
 
     Args:
         max_sessions: When set, creating a session beyond this many evicts the
@@ -67,57 +73,98 @@ class MemorySessions(RecordSessionModule):
             clock=clock,
         )
         self.max_sessions = max_sessions
+        # Records in the order their expiry was set: with one default_ttl for
+        # all, expiry order. Each is held under its raw ID when its expiry was
+        # set (its slot); a reworked record keeps its slot, and so its place,
+        # and _slots maps its new raw ID to it.
         self._records: OrderedDict[str, StoredSession] = OrderedDict()
+        self._slots: dict[str, str] = {}
         self._by_key: dict[str, dict[str, None]] = {}
 
     def __len__(self) -> int:
         """How many records are held, expired ones not yet reclaimed included."""
         return len(self._records)
 
+    def _slot(self, raw_id: str) -> str:
+        return self._slots.get(raw_id, raw_id) if self._slots else raw_id
+
     def _live(self, raw_id: str, now: float) -> StoredSession | None:
-        record = self._records.get(raw_id)
-        if record is None or (record.expires_at is not None and record.expires_at <= now):
+        record = self._records.get(self._slot(raw_id))
+        if (
+            record is None
+            # A reworked record's slot is its old ID, which must find nothing.
+            or record.raw_id != raw_id
+            or (record.expires_at is not None and record.expires_at <= now)
+        ):
             return None
         return record
 
     def _add(self, record: StoredSession) -> None:
         """Add a record under a raw ID no record has (appended, so last in expiry order)."""
-        if self._records.setdefault(record.raw_id, record) is not record:
+        slots = self._slots
+        if (slots and record.raw_id in slots) or self._records.setdefault(
+            record.raw_id, record
+        ) is not record:
             raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+        self._index(record)
+
+    def _index(self, record: StoredSession) -> None:
         keyed = self._by_key.get(record.session_key)
         if keyed is None:
             self._by_key[record.session_key] = {record.raw_id: None}
         else:
             keyed[record.raw_id] = None
 
-    def _drop(self, raw_id: str) -> StoredSession | None:
-        record = self._records.pop(raw_id, None)
-        if record is not None:
-            ids = self._by_key[record.session_key]
-            del ids[raw_id]
-            if not ids:
-                del self._by_key[record.session_key]
-        return record
+    def _unindex(self, record: StoredSession) -> None:
+        ids = self._by_key[record.session_key]
+        del ids[record.raw_id]
+        if not ids:
+            del self._by_key[record.session_key]
+
+    def _drop(self, raw_id: str) -> None:
+        slot = self._slot(raw_id)
+        record = self._records.get(slot)
+        if record is not None and record.raw_id == raw_id:
+            self._drop_slot(slot)
+
+    def _drop_slot(self, slot: str) -> None:
+        record = self._records.pop(slot)
+        if record.raw_id != slot:
+            del self._slots[record.raw_id]
+        self._unindex(record)
 
     def _reclaim(self, now: float) -> None:
         """Drop expired records from the front; stops at the first live one."""
         records = self._records
         while records:
-            record = next(iter(records.values()))
-            if record.expires_at is None or record.expires_at > now:
+            slot, record = next(iter(records.items()))
+            if record.expires_at is None:
+                if self.default_ttl is not None:
+                    # Made before default_ttl was set: to the back, one per write,
+                    # so records that never expire do not keep the rest forever.
+                    records.move_to_end(slot)
                 return
-            self._drop(record.raw_id)
+            if record.expires_at > now:
+                return
+            self._drop_slot(slot)
 
     def _extend(self, record: StoredSession, extend_to: float | None) -> None:
         if extend_to is not None:
             record.expires_at = extend_to
-            self._records.move_to_end(record.raw_id)
+            raw_id = record.raw_id
+            slot = self._slot(raw_id)
+            if slot == raw_id:
+                self._records.move_to_end(raw_id)
+            else:
+                # A new expiry, so a new slot, at the back: under its own ID now.
+                del self._records[slot], self._slots[raw_id]
+                self._records[raw_id] = record
 
     async def _insert(self, record: StoredSession) -> None:
         self._reclaim(record.created_at)
         self._add(record)
         if self.max_sessions is not None and len(self._records) > self.max_sessions:
-            self._drop(next(iter(self._records)))
+            self._drop_slot(next(iter(self._records)))
 
     async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         record = self._live(raw_id, now)
@@ -141,11 +188,17 @@ class MemorySessions(RecordSessionModule):
         record = self._live(raw_id, now)
         if record is None:
             return False
-        # Added before the old record goes, so a duplicate new ID changes nothing.
-        # The record joins the end of the expiry order with its expiry unchanged;
-        # _live and _purge look at each record's own expiry, not at the order.
-        self._add(dataclasses.replace(record, raw_id=new_raw_id))
-        self._drop(raw_id)
+        if new_raw_id in self._records or new_raw_id in self._slots:
+            raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+        moved = dataclasses.replace(record, raw_id=new_raw_id)
+        # Its expiry is unchanged, so it keeps its slot: the order stays expiry
+        # order, and an expired reworked record is reclaimed in its turn.
+        slot = self._slots.pop(raw_id, raw_id)
+        self._records[slot] = moved
+        if new_raw_id != slot:
+            self._slots[new_raw_id] = slot
+        self._unindex(record)
+        self._index(moved)
         return True
 
     async def _remove(self, raw_id: str) -> None:
@@ -160,11 +213,18 @@ class MemorySessions(RecordSessionModule):
         return [record for record in live if record is not None]
 
     async def _purge(self, now: float, limit: int) -> int:
-        expired = [
-            raw_id
-            for raw_id, record in self._records.items()
-            if record.expires_at is not None and record.expires_at <= now
-        ][:limit]
-        for raw_id in expired:
-            self._drop(raw_id)
+        # Expired records are at the front, so a batch stops after ``limit`` of
+        # them, near the front; only the last, short batch reads every record.
+        expired = list(
+            itertools.islice(
+                (
+                    slot
+                    for slot, record in self._records.items()
+                    if record.expires_at is not None and record.expires_at <= now
+                ),
+                limit,
+            )
+        )
+        for slot in expired:
+            self._drop_slot(slot)
         return len(expired)
