@@ -84,6 +84,34 @@ async def test_an_unreachable_server_fails_within_the_store_timeout(
     await _close(store)
 
 
+async def test_concurrent_first_operations_share_one_index_attempt_and_name_their_operation() -> None:
+    url = f"mongodb://admin:{PASSWORD}@127.0.0.1:{_unused_port()}/"
+    store = MongoSessions(url=url, timeout=0.3)
+    attempts = 0
+    create_indexes = store._create_indexes
+
+    async def counted() -> list[str]:
+        nonlocal attempts
+        attempts += 1
+        return await create_indexes()
+
+    store._create_indexes = counted  # type: ignore[method-assign]
+    results = await asyncio.gather(*(store.get(f"id-{i}") for i in range(10)), return_exceptions=True)
+    assert 1 == attempts
+    for error in results:
+        assert isinstance(error, BackendUnavailableError)
+        _assert_safe(error)
+        assert "MongoDB get (index creation) failed: timed out" == str(error)
+    # Once the attempt has failed (its own deadline may end just after the
+    # waiters'), it is not reused: the next operation tries again.
+    assert store._index_task is not None
+    await asyncio.wait([store._index_task])
+    with pytest.raises(BackendUnavailableError, match=r"^MongoDB create \(index creation\) failed"):
+        await store.create("alice", {})
+    assert 2 == attempts
+    await _close(store)
+
+
 @pytest.mark.parametrize("kind", ["url", "pymongo", "motor"])
 async def test_a_server_lost_mid_load_gives_typed_errors_then_recovers(
     kind: str, secantus: Any, make_client: Callable[..., Any]

@@ -1,14 +1,16 @@
 """What the MongoDB backend does beyond the shared contract: documents, indexes, options, clients."""
 
 import asyncio
+import math
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 import pytest
 import pytest_asyncio
-from pymongo import ReadPreference
+from pymongo import ReadPreference, monitoring
 from pymongo.uri_parser import parse_uri
 from pymongo.write_concern import WriteConcern
 
@@ -16,6 +18,7 @@ import jamsession
 from jamsession import BackendUnavailableError, ConfigError, JamSessionError, SerializationError
 from jamsession.testing import FakeClock
 from jamsession_mongodb import MongoSessions
+from jamsession_mongodb._client import redact
 
 INDEX_NAMES = ["_id_", "jamsession_expires", "jamsession_key", "jamsession_sid"]
 
@@ -113,9 +116,14 @@ async def test_a_duplicate_id_from_the_id_factory_is_a_typed_error(
         client=pymongo_client, database=database, collection=collection_name, id_factory=lambda: "same-id"
     )
     await store.create("alice", {"n": 1})
-    with pytest.raises(JamSessionError, match="unique"):
+    with pytest.raises(JamSessionError, match="unique") as caught:
         await store.create("bob", {"n": 2})
     assert {"n": 1} == await store.get("same-id")
+    # The driver's message quotes the ID, which is the cookie when crypt is off.
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ is True
+    assert "same-id" not in "".join(traceback.format_exception(caught.value))
+    assert "same-id" not in repr(caught.value)
 
 
 # -- expiry -------------------------------------------------------------------------
@@ -202,6 +210,44 @@ async def test_no_indexes_are_made_when_create_indexes_is_off(
     )
     await store.create("alice", {})
     assert ["_id_"] == sorted(await raw.index_information())
+
+
+class CreateIndexesCounter(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "createIndexes"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_concurrent_first_operations_create_the_indexes_once(
+    make_client: Callable[..., Any], mongodb_url: str, database: str, collection_name: str, raw: Any
+) -> None:
+    counter = CreateIndexesCounter()
+    client = make_client("pymongo", mongodb_url, event_listeners=[counter])
+    store = MongoSessions(client=client, database=database, collection=collection_name)
+    assert [None] * 50 == await asyncio.gather(*(store.get(f"id-{i}") for i in range(50)))
+    assert 1 == counter.count
+    assert INDEX_NAMES == sorted(await raw.index_information())
+    await store.get("id-0")
+    assert 1 == counter.count
+
+
+async def test_duplicate_ids_blocking_the_unique_index_are_a_config_error(
+    store: MongoSessions, raw: Any
+) -> None:
+    await raw.insert_many([{"sid": "same-id", "key": "alice"}, {"sid": "same-id", "key": "bob"}])
+    with pytest.raises(ConfigError, match="same session ID") as caught:
+        await store.get("other-id")
+    assert str(caught.value).startswith("get (index creation): ")
+    assert caught.value.__cause__ is None
+    assert "same-id" not in "".join(traceback.format_exception(caught.value))
 
 
 async def test_an_index_of_our_name_with_other_options_is_a_config_error(
@@ -341,6 +387,12 @@ async def test_the_database_comes_from_the_option_then_the_url(
         ({"url": "mongodb://127.0.0.1:1/", "write_concern": 1.5}, "write_concern"),
         ({"url": "mongodb://127.0.0.1:1/", "timeout": 0}, "timeout"),
         ({"url": "mongodb://127.0.0.1:1/", "timeout": True}, "timeout"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": -1}, "timeout"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": math.nan}, "timeout .*<= 2147483"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": math.inf}, "timeout .*<= 2147483"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": 2_147_484}, "timeout .*<= 2147483"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": 1e12}, "timeout .*<= 2147483"),
+        ({"url": "mongodb://127.0.0.1:1/", "timeout": "10"}, "timeout"),
     ],
 )
 def test_bad_options_are_config_errors(options: dict[str, Any], message: str) -> None:
@@ -364,3 +416,39 @@ def test_a_bad_url_error_never_shows_the_password() -> None:
         MongoSessions(url="mongodb://admin:pa55word@127.0.0.1:notaport/")
     assert "pa55word" not in str(caught.value)
     assert caught.value.__cause__ is None
+
+
+async def test_the_longest_timeout_mongodb_allows_works(
+    pymongo_client: Any, database: str, collection_name: str
+) -> None:
+    store = MongoSessions(
+        client=pymongo_client, database=database, collection=collection_name, timeout=2_147_483
+    )
+    session_id = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(session_id)
+
+
+@pytest.mark.parametrize(
+    ("message", "url", "expected"),
+    [
+        (
+            "Port must be an integer between 0 and 65535",
+            "mongodb://u:S3CR3T@host:99999/",
+            "Port must be an integer between 0 and 65535",
+        ),
+        ("bad S3CR3T and S3C:R3T", "mongodb://u:S3CR3T@h/", "bad *** and S3C:R3T"),
+        ("bad pa:ss and pa%3Ass", "mongodb://user:pa%3Ass@h/", "bad *** and ***"),
+        ("bad u:S3CR3T", "mongodb://u%3AS3CR3T@h/", "bad ***"),
+        ("no user info here", "mongodb://h/", "no user info here"),
+    ],
+)
+def test_redact_masks_the_password_and_nothing_else(message: str, url: str, expected: str) -> None:
+    assert expected == redact(message, url)
+
+
+def test_a_bad_port_error_is_not_garbled_by_masking() -> None:
+    with pytest.raises(ConfigError) as caught:
+        MongoSessions(url="mongodb://u:S3CR3T@host:99999/")
+    assert "url is not a valid MongoDB connection string: Port must be an integer between 0 and 65535" == str(
+        caught.value
+    )

@@ -128,12 +128,19 @@ def _open_client(url: object) -> AsyncMongoClient[dict[str, Any]]:
 
 
 def redact(message: str, url: str) -> str:
-    """``message`` with the user name and password of ``url`` masked out."""
+    """``message`` with the password of ``url`` masked out, raw and percent-decoded.
+
+    The whole user information is masked as one unit too (it may hide a
+    password behind an escaped colon), but the user name alone is not: a
+    short one would mask parts of words all over the message.
+    """
     _, _, rest = url.partition("://")
     userinfo, at, _ = rest.partition("?")[0].rpartition("@")
     if not at or not userinfo:
         return message
-    secrets = {userinfo, *userinfo.split(":", 1)}
+    secrets: set[str] = set()
+    for form in (userinfo, unquote(userinfo)):
+        secrets |= {form, form.partition(":")[2]}
     secrets |= {unquote(secret) for secret in secrets}
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:

@@ -4,7 +4,9 @@ Every operation runs inside :func:`guarded`: a deadline bounds it (server
 selection, connection and retries included), and whatever PyMongo raises
 leaves as a jamsession error. Messages name the operation and the kind of
 failure only; the driver's own exception stays chained as the cause for
-debugging. Neither ever holds a connection string.
+debugging. Neither ever holds a connection string. A duplicate session ID is
+the exception: the driver's message quotes the ID (the cookie value when
+crypt is off), so that error is raised without its cause.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from jamsession import BackendUnavailableError, ConfigError, JamSessionError, Se
 _TOO_LARGE: Final = frozenset({10334, 17419, 17420})
 #: Server codes for an index of the same name or keys with other options.
 _INDEX_CONFLICT: Final = frozenset({85, 86})
+#: Server code for a write concern tag the replica set does not define.
+_UNKNOWN_WRITE_CONCERN: Final = 79
 
 
 @contextlib.contextmanager
-def guarded(operation: str, timeout: float | None) -> Iterator[None]:
+def guarded(operation: str, timeout: float | None, *, creating_indexes: bool = False) -> Iterator[None]:
     """Run a block of driver calls under ``timeout`` seconds, translating its errors."""
     try:
         if timeout is None:
@@ -38,9 +42,8 @@ def guarded(operation: str, timeout: float | None) -> Iterator[None]:
         # DocumentTooLarge among them; nothing was written.
         raise SerializationError(f"{operation}: session too large for one MongoDB document") from exc
     except DuplicateKeyError as exc:
-        raise JamSessionError(
-            f"{operation}: a session with this ID already exists; id_factory must return unique IDs"
-        ) from exc
+        # Not chained: the driver's message quotes the session ID.
+        raise _duplicate(operation, creating_indexes=creating_indexes, code=exc.code) from None
     except OperationFailure as exc:
         if exc.code in _TOO_LARGE:
             raise SerializationError(f"{operation}: session too large for one MongoDB document") from exc
@@ -49,11 +52,26 @@ def guarded(operation: str, timeout: float | None) -> Iterator[None]:
                 f"{operation}: the collection already has a jamsession index with other options "
                 f"({exc.details.get('codeName', exc.code) if exc.details else exc.code}); drop it and retry"
             ) from exc
+        if exc.code == _UNKNOWN_WRITE_CONCERN:
+            raise ConfigError(
+                f"{operation}: the replica set does not define the write_concern's w tag (code {exc.code})"
+            ) from exc
         raise BackendUnavailableError(_describe(operation, exc)) from exc
     except InvalidOperation as exc:
         raise BackendUnavailableError(f"MongoDB {operation} failed: the client is closed") from exc
     except PyMongoError as exc:
         raise BackendUnavailableError(_describe(operation, exc)) from exc
+
+
+def _duplicate(operation: str, *, creating_indexes: bool, code: int | None) -> JamSessionError:
+    if creating_indexes:
+        return ConfigError(
+            f"{operation}: the collection holds several documents with the same session ID, so the "
+            f"unique index on it cannot be built (code {code}); remove the duplicates and retry"
+        )
+    return JamSessionError(
+        f"{operation}: a session with this ID already exists (code {code}); id_factory must return unique IDs"
+    )
 
 
 def _describe(operation: str, exc: PyMongoError) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
+import pymongo
 from pymongo import ReturnDocument
 
 from jamsession import (
+    BackendUnavailableError,
     BaseEncoder,
     BaseLogger,
     ConfigError,
@@ -31,6 +34,8 @@ from jamsession_mongodb._errors import guarded
 
 #: Seconds one operation may take by default, server selection and retries included.
 DEFAULT_TIMEOUT = 10.0
+#: The longest ``timeout``: MongoDB's maxTimeMS is a signed 32-bit count of milliseconds.
+MAX_TIMEOUT = (2**31 - 1) // 1000
 
 
 class MongoSessions(RecordSessionModule):
@@ -57,8 +62,9 @@ class MongoSessions(RecordSessionModule):
             acknowledged. Defaults to ``w="majority"``, so an acknowledged
             session survives a failover.
         timeout: Seconds one operation may take, server selection, reconnects
-            and retries included, before :class:`~jamsession.BackendUnavailableError`;
-            ``None`` leaves it to the client's own settings.
+            and retries included, before :class:`~jamsession.BackendUnavailableError`
+            (at most 2,147,483, MongoDB's limit); ``None`` leaves it to the
+            client's own settings.
         create_indexes: Ensure the indexes on first use. Turn off where the
             app's user may not create indexes and they are made at deployment
             (``jamsession mongodb-ensure-indexes CONFIG``).
@@ -92,9 +98,14 @@ class MongoSessions(RecordSessionModule):
         clock: Callable[[], float] = time.time,
     ) -> None:
         if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= MAX_TIMEOUT  # NaN fails this too
         ):
-            raise ConfigError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+            raise ConfigError(
+                f"timeout must be None or a number of seconds > 0 and <= {MAX_TIMEOUT} "
+                f"(MongoDB's maxTimeMS limit), not {timeout!r}"
+            )
         super().__init__(
             id_factory,
             is_session_crypt,
@@ -116,7 +127,7 @@ class MongoSessions(RecordSessionModule):
         )
         self._collection: Any = self._connection.collection
         self._indexes_ensured = False
-        self._index_lock = asyncio.Lock()
+        self._index_task: asyncio.Future[list[str]] | None = None
 
     @property
     def collection(self) -> Any:
@@ -131,16 +142,34 @@ class MongoSessions(RecordSessionModule):
 
         .. versionadded:: 0.1
         """
-        async with self._index_lock:
-            with guarded("index creation", self.timeout):
-                names: list[str] = await self._collection.create_indexes(list(doc.INDEXES))
-            self._indexes_ensured = True
-        return names
+        return await self._join_index_creation("index creation")
 
-    async def _ready(self) -> Any:
-        if not self._indexes_ensured and self.create_indexes:
-            await self.ensure_indexes()
+    async def _ready(self, operation: str) -> Any:
+        if self._indexes_ensured or not self.create_indexes:
+            return self._collection
+        await self._join_index_creation(f"{operation} (index creation)")
         return self._collection
+
+    async def _join_index_creation(self, operation: str) -> list[str]:
+        # One createIndexes at a time, shared by every operation that waits
+        # for it; each waits at most the store's timeout, however many came
+        # first. A failed attempt is not reused: the next caller starts anew.
+        task = self._index_task
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(self._create_indexes())
+            task.add_done_callback(_consume_outcome)
+            self._index_task = task
+        with guarded(operation, None, creating_indexes=True):
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), self.timeout)
+            except TimeoutError:
+                raise BackendUnavailableError(f"MongoDB {operation} failed: timed out") from None
+
+    async def _create_indexes(self) -> list[str]:
+        with contextlib.nullcontext() if self.timeout is None else pymongo.timeout(self.timeout):
+            names: list[str] = await self._collection.create_indexes(list(doc.INDEXES))
+        self._indexes_ensured = True
+        return names
 
     async def aclose(self) -> None:
         """Close the client if this store created it; a client passed in is left open."""
@@ -149,12 +178,12 @@ class MongoSessions(RecordSessionModule):
     # -- the storage primitives, one round trip each -------------------------------
 
     async def _insert(self, record: StoredSession) -> None:
-        collection = await self._ready()
+        collection = await self._ready("create")
         with guarded("create", self.timeout):
             await collection.insert_one(doc.to_document(record))
 
     async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
-        collection = await self._ready()
+        collection = await self._ready("get")
         query = {doc.SESSION_ID: raw_id, **doc.live(now)}
         with guarded("get", self.timeout):
             if extend_to is None:
@@ -169,7 +198,7 @@ class MongoSessions(RecordSessionModule):
         return None if found is None else bytes(found[doc.DATA])
 
     async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
-        collection = await self._ready()
+        collection = await self._ready("update")
         changes: dict[str, Any] = {doc.DATA: blob}
         if extend_to is not None:
             changes[doc.EXPIRES] = doc.to_date(extend_to)
@@ -183,7 +212,7 @@ class MongoSessions(RecordSessionModule):
         # still finds the old ID. The expiry is left untouched. On a cluster
         # sharded on the ID this is a shard key change, which mongos runs as
         # an internal transaction (retryable writes, the driver's default).
-        collection = await self._ready()
+        collection = await self._ready("rework")
         with guarded("rework", self.timeout):
             result = await collection.update_one(
                 {doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": {doc.SESSION_ID: new_raw_id}}
@@ -191,17 +220,17 @@ class MongoSessions(RecordSessionModule):
         return bool(result.matched_count)
 
     async def _remove(self, raw_id: str) -> None:
-        collection = await self._ready()
+        collection = await self._ready("delete")
         with guarded("delete", self.timeout):
             await collection.delete_one({doc.SESSION_ID: raw_id})
 
     async def _remove_key(self, session_key: str) -> None:
-        collection = await self._ready()
+        collection = await self._ready("clear")
         with guarded("clear", self.timeout):
             await collection.delete_many({doc.SESSION_KEY: doc.key_value(session_key)})
 
     async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
-        collection = await self._ready()
+        collection = await self._ready("list")
         query = {doc.SESSION_KEY: doc.key_value(session_key), **doc.live(now)}
         with guarded("list", self.timeout):
             cursor = collection.find(query, doc.RECORD_FIELDS).sort(doc.CREATION_ORDER)
@@ -211,7 +240,7 @@ class MongoSessions(RecordSessionModule):
     async def _purge(self, now: float, limit: int) -> int:
         # delete_many takes no limit: pick a batch over the expiry index, then
         # delete exactly those, unless one was extended meanwhile.
-        collection = await self._ready()
+        collection = await self._ready("purge")
         with guarded("purge", self.timeout):
             batch = await collection.find(doc.expired(now), {"_id": True}).limit(limit).to_list(None)
             if not batch:
@@ -220,3 +249,9 @@ class MongoSessions(RecordSessionModule):
                 {"_id": {"$in": [document["_id"] for document in batch]}, **doc.expired(now)}
             )
         return int(result.deleted_count)
+
+
+def _consume_outcome(task: asyncio.Future[list[str]]) -> None:
+    # An attempt every waiter gave up on must not log "exception never retrieved".
+    if not task.cancelled():
+        task.exception()
