@@ -28,7 +28,7 @@ OPS = ("create", "get", "update", "rework", "delete")
 
 
 class Subject(Protocol):
-    """Anything with the seed's five per-session methods: a jamsession store, a baseline, a peer."""
+    """Anything with Jam's five per-session methods: a jamsession store, a baseline, a peer."""
 
     async def create(self, session_key: str, data: dict[str, Any], /) -> str: ...
     async def get(self, session_id: str, /) -> dict[str, Any] | None: ...

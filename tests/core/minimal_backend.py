@@ -1,4 +1,4 @@
-"""Source of an outside distribution's backend: the seed's six methods, public API only."""
+"""Source of an outside distribution's backend: Jam's six methods, public API only."""
 
 SOURCE = """
 from typing import Any

@@ -1,4 +1,4 @@
-"""The seed's public contract of BaseAsyncSessionModule."""
+"""Jam's public contract of BaseAsyncSessionModule."""
 
 import inspect
 import logging
@@ -24,7 +24,7 @@ from jamsession_memory import MemorySessions
 KEY = jamsession.generate_key()
 
 
-def test_constructor_matches_the_seed() -> None:
+def test_constructor_matches_jams_api() -> None:
     parameters = inspect.signature(BaseAsyncSessionModule).parameters
     assert ["id_factory", "is_session_crypt", "session_aes_secret", "serializer", "logger"] == list(
         parameters

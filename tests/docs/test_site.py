@@ -1,4 +1,4 @@
-"""The documentation site builds strictly, and its API reference carries the seed page."""
+"""The documentation site builds strictly, and its API reference carries every member of Jam's API page."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from tests.docs.markdown_blocks import ROOT
 
-# The seed API page of the session module: every member, with its description, and the
+# Jam's API page of the session module: every member, with its description, and the
 # parameter and return descriptions it gives. The BaseAsyncSessionModule page must carry all.
-SEED_MEMBERS = {
+JAM_MEMBERS = {
     "id": ["Return the unique ID use id_factory."],
     "__decode_session_data__": ["Decode session data."],
     "__decode_session_id__": ["Decode the session using AES decryption."],
@@ -48,8 +48,8 @@ SEED_MEMBERS = {
         "If the session with the given ID does not exist.",
     ],
 }
-SEED_CONSTRUCTOR = ["id_factory", "is_session_crypt", "session_aes_secret", "serializer", "logger"]
-SEED_CLASS = "Abstract base class for async session management modules."
+JAM_CONSTRUCTOR = ["id_factory", "is_session_crypt", "session_aes_secret", "serializer", "logger"]
+JAM_CLASS = "Abstract base class for async session management modules."
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +83,17 @@ def _sections(page: str, prefix: str) -> dict[str, str]:
     return sections
 
 
-def test_base_page_carries_every_member_of_the_seed_page(site: Path) -> None:
+def test_base_page_carries_every_member_of_jams_api_page(site: Path) -> None:
     page = (site / "reference" / "base" / "index.html").read_text()
     article = _text(page)
-    assert SEED_CLASS in article
-    for parameter in SEED_CONSTRUCTOR:
+    assert JAM_CLASS in article
+    for parameter in JAM_CONSTRUCTOR:
         assert f" {parameter} " in article, parameter
-    # The summary tables of the seed page.
+    # The summary tables of Jam's API page.
     assert "Methods:" in article
     assert "Attributes:" in article
     sections = _sections(page, "jamsession.BaseAsyncSessionModule.")
-    for member, descriptions in SEED_MEMBERS.items():
+    for member, descriptions in JAM_MEMBERS.items():
         assert member in sections, f"no section for {member}"
         for description in descriptions:
             assert description in sections[member], f"{member}: {description!r}"

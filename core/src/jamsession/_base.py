@@ -156,7 +156,7 @@ class BaseAsyncSessionModule(abc.ABC):
             )
         return raw_id, token
 
-    # -- encoding (the seed's text API) -------------------------------------------
+    # -- encoding (Jam's text API) -------------------------------------------
 
     def __encode_session_id__(self, data: str) -> str:
         """Encode the session using AES encryption."""

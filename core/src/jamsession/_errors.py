@@ -31,11 +31,11 @@ class JamSessionError(Exception):
     """Base class of every error raised by jamsession."""
 
 
-class JamSessionNotFound(JamSessionError, LookupError):  # noqa: N818 - public name from the seed API
+class JamSessionNotFound(JamSessionError, LookupError):  # noqa: N818 - public name from Jam's API
     """The session does not exist, has expired, or its ID is malformed or tampered with."""
 
 
-class JamSessionEmptyAESKey(JamSessionError, ValueError):  # noqa: N818 - public name from the seed API
+class JamSessionEmptyAESKey(JamSessionError, ValueError):  # noqa: N818 - public name from Jam's API
     """``is_session_crypt`` is on but ``session_aes_secret`` is empty."""
 
     def __init__(self) -> None:

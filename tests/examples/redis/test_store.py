@@ -199,7 +199,7 @@ def test_uses_only_the_public_api() -> None:
     probe = type("Probe", (base_class,), dict.fromkeys(base_class.__abstractmethods__))
     base = probe(is_session_crypt=True, session_aes_secret=jamsession.generate_key())
     core_private = {name for name in [*dir(base), *vars(base)] if name.startswith("_")}
-    seed_dunders = {name for name in core_private if name.startswith("__") and name.endswith("__")}
+    contract_dunders = {name for name in core_private if name.startswith("__") and name.endswith("__")}
     for path in sorted((EXAMPLE / "src").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jamsession"):
@@ -209,5 +209,5 @@ def test_uses_only_the_public_api() -> None:
                     assert all(not alias.name.startswith("_") for alias in node.names), path.name
             if isinstance(node, ast.Import):
                 assert all(not alias.name.startswith("jamsession._") for alias in node.names), path.name
-            if isinstance(node, ast.Attribute) and node.attr in core_private - seed_dunders:
+            if isinstance(node, ast.Attribute) and node.attr in core_private - contract_dunders:
                 pytest.fail(f"{path.name}:{node.lineno} uses the core's private {node.attr}")

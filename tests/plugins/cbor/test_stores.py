@@ -68,7 +68,7 @@ async def test_a_session_of_rich_types_round_trips(store: BaseAsyncSessionModule
     assert changed == await store.get(new_id)
 
 
-async def test_the_seed_s_text_api_carries_binary_data_as_base64() -> None:
+async def test_jams_text_api_carries_binary_data_as_base64() -> None:
     store = jamsession.open("memory", serializer="cbor")
     text = store.__encode_session_data__(RICH_SESSION)
     assert text.isascii()

@@ -193,7 +193,7 @@ class RedisSessions(BaseAsyncSessionModule):
         """Remove every session of ``session_key``."""
         await self._run("REMOVE_KEY", [self._index(session_key)], [self._session_prefix])
 
-    # -- beyond the seed --------------------------------------------------------------
+    # -- beyond Jam's API --------------------------------------------------------------
 
     async def list_sessions(self, session_key: str) -> list[SessionInfo]:
         """The live sessions of ``session_key``, oldest first."""

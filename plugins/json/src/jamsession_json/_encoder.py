@@ -99,7 +99,7 @@ def _may_hold_quiet_conversions(data: dict[str, Any], blob: bytes) -> bool:
 
 
 class JsonEncoder(BaseEncoder):
-    """Compact UTF-8 JSON, the seed's default serializer.
+    """Compact UTF-8 JSON, the default serializer, as in Jam.
 
     Round-trips ``dict`` (with ``str`` keys), ``list``, ``str``, ``int`` (any
     size), finite ``float``, ``bool`` and ``None``, with the same results as
