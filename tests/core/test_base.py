@@ -258,3 +258,15 @@ async def test_listed_sessions_log_without_their_tokens_or_data() -> None:
     assert listed.session_id not in shown
     assert "SECRET-CSRF-VALUE" not in shown
     assert record.raw_id not in shown
+
+
+async def test_any_error_of_a_third_party_serializer_is_typed_and_writes_nothing() -> None:
+    class Leaky(JsonEncoder):
+        @classmethod
+        def dumps(cls, data: dict[str, Any], /) -> bytes:
+            raise KeyError("lookup inside the serializer")
+
+    store = MemorySessions(serializer=Leaky)
+    with pytest.raises(UnsupportedTypeError, match="KeyError"):
+        await store.create("alice", {"a": 1})
+    assert 0 == len(store)

@@ -217,9 +217,11 @@ class BaseAsyncSessionModule(abc.ABC):
             blob = self.serializer.dumps(data)
         except SerializationError:
             raise
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            # A third-party serializer leaking its library's error.
-            raise UnsupportedTypeError(f"session data cannot be serialized: {exc}") from exc
+        except Exception as exc:
+            # A third-party serializer leaking its library's error: typed, and nothing is written.
+            raise UnsupportedTypeError(
+                f"session data cannot be serialized ({type(exc).__name__}: {exc})"
+            ) from exc
         if self.is_session_crypt:
             return self._require_keyring().encrypt(blob, PURPOSE_DATA)
         return blob
