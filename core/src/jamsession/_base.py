@@ -134,10 +134,13 @@ class BaseAsyncSessionModule(abc.ABC):
 
     def _new_session_id(self) -> tuple[str, str]:
         """A new raw ID and the token handed out for it (the raw ID itself when crypt is off)."""
-        if not self.is_session_crypt:
-            raw_id = _checked_raw_id(self.id)
-            return raw_id, raw_id
         cls = type(self)
+        if not self.is_session_crypt:
+            if self.id_factory is default_id_factory and cls.id is BaseAsyncSessionModule.id:
+                raw_id = default_id_factory()  # a uuid4's text: nothing to check
+            else:
+                raw_id = _checked_raw_id(self.id)
+            return raw_id, raw_id
         if (
             self.id_factory is default_id_factory
             and cls.id is BaseAsyncSessionModule.id
