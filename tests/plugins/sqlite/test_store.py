@@ -1,8 +1,12 @@
 """What the SQLite backend offers beyond the shared contract: the file, its schema, its options."""
 
 import asyncio
+import ctypes
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -100,6 +104,17 @@ def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> N
     assert [("users",)] == read(path, "SELECT name FROM sqlite_schema")
 
 
+def test_another_applications_database_keeps_its_journal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = DELETE")
+    connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    connection.close()
+    with pytest.raises(ConfigError, match="another application"):
+        SqliteSessions(path=path)
+    assert [("delete",)] == read(path, "PRAGMA journal_mode")
+
+
 # -- bad paths fail when the store is built, typed, with the fix ----------------------------
 
 
@@ -121,26 +136,66 @@ def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
         SqliteSessions(path=tmp_path / "nowhere" / "sessions.db")
 
 
+def test_a_path_with_a_nul_character_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="NUL character"):
+        SqliteSessions(path=f"{tmp_path}/a\x00b.db")
+
+
 def test_a_read_only_location_is_refused() -> None:
     # /proc takes no new files, whoever runs the test (root included).
     with pytest.raises(ConfigError, match="cannot open or create"):
         SqliteSessions(path="/proc/sessions.db")
 
 
-def test_a_read_only_file_is_refused(tmp_path: Path) -> None:
-    import os
+def _without_permission_overrides() -> None:
+    """Runs in the child before exec: root keeps its uid but obeys file permissions.
 
-    if os.geteuid() == 0:
-        pytest.skip("root writes to read-only files; covered by the read-only location test")
+    Dropping the capabilities from the bounding set makes the exec'd
+    process start without them, so a mode of 0444 binds root too.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+_PR_CAPBSET_DROP = 24
+_CAP_DAC_OVERRIDE = 1
+_CAP_DAC_READ_SEARCH = 2
+
+_BUILD_AND_REPORT = """
+import sys
+from jamsession import ConfigError
+from jamsession_sqlite import SqliteSessions
+try:
+    SqliteSessions(path=sys.argv[1])
+except ConfigError as exc:
+    print("ConfigError:", exc)
+else:
+    print("built")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="drops Linux capabilities when root")
+def test_a_read_only_file_is_refused_when_the_store_is_built(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
-    SqliteSessions(path=path)
+    SqliteSessions(path=path)  # schema current: opening needs no migration, only a write would fail
+    # The directory stays writable, so SQLite can create the -wal and -shm
+    # files, and opens the file itself read-only without complaint.
     path.chmod(0o444)
-    tmp_path.chmod(0o555)
-    try:
-        with pytest.raises(ConfigError):
-            SqliteSessions(path=path)
-    finally:
-        tmp_path.chmod(0o755)
+    # In a process of its own, so that root, too, can be refused the write.
+    built = subprocess.run(
+        [sys.executable, "-c", _BUILD_AND_REPORT, str(path)],
+        preexec_fn=_without_permission_overrides if os.geteuid() == 0 else None,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = (
+        f"ConfigError: SQLite file {str(path)!r} is read-only for this process: "
+        f"give it (and its directory) write permission\n"
+    )
+    assert expected == built.stdout
 
 
 @pytest.mark.parametrize("path", [None, "", "   ", ":memory:", "file:sessions.db?mode=memory", 42])
@@ -187,6 +242,18 @@ async def test_operations_after_aclose_raise_a_typed_error(tmp_path: Path) -> No
     await store.aclose()
     with pytest.raises(BackendUnavailableError, match="closed"):
         await store.get(session_id)
+
+
+async def test_aclose_during_an_open_closes_what_the_open_made(tmp_path: Path) -> None:
+    store = SqliteSessions(path=tmp_path / "s.db")
+    opening = asyncio.create_task(store.__aenter__())
+    await asyncio.sleep(0)  # the open is now in flight
+    await store.aclose()
+    await opening
+    # A connection left open here would keep its thread, and the process, alive.
+    assert store._commit._connection is None
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        await store.get("any-id")
 
 
 async def test_the_connection_opens_on_first_use_without_async_with(tmp_path: Path) -> None:

@@ -191,7 +191,13 @@ class GroupCommit:
         """Execute ``statement``; its result as ``statement.returns`` says, or its typed error."""
         execute, raw = self._execute, self._raw
         line = self._line
-        if execute is not None and raw is not None and not self._single_in_flight and not line.draining:
+        if (
+            execute is not None
+            and raw is not None
+            and not self._single_in_flight
+            and not line.draining
+            and not self._closed
+        ):
             # Nothing in flight: this statement goes alone, at once.
             self._single_in_flight = True
             self.hops += 1
@@ -200,10 +206,13 @@ class GroupCommit:
                 # One statement is atomic on its own: no BEGIN/COMMIT needed.
                 outcome = await execute(next, _alone(raw, statement, params))
             except sqlite3.Error as exc:
-                if not is_busy(exc):
+                deadline = started + self._busy_timeout
+                # SQLite's busy handler has usually waited all of busy_timeout
+                # already; another attempt would wait it all over again.
+                if not is_busy(exc) or time.monotonic() >= deadline:
                     raise self._translate(exc) from exc
                 # Locked: the general path retries for what is left of busy_timeout.
-                return await self._retry(statement, params, started + self._busy_timeout)
+                return await self._retry(statement, params, deadline)
             except Exception as exc:
                 raise self._translate(exc) from exc
             finally:
@@ -233,9 +242,13 @@ class GroupCommit:
         self._closed = True
         while self._drains:
             await asyncio.wait(list(self._drains))
-        self._shut = True
-        connection, execute = self._connection, self._execute
-        self._connection, self._raw, self._execute = None, None, None
+        # An open still in flight (``connect()``, or a retry) would otherwise
+        # install its connection after this returns, and aiosqlite's thread,
+        # not a daemon, would then keep the process from exiting.
+        async with self._opening:
+            self._shut = True
+            connection, execute = self._connection, self._execute
+            self._connection, self._raw, self._execute = None, None, None
         if connection is not None and execute is not None:
             # Both queued behind any statement still on the thread.
             await execute(self._checkpointer.stop)

@@ -68,6 +68,9 @@ def prepare(connection: sqlite3.Connection, deadline: float) -> None:
     migrated inside one write transaction, so exactly one of them migrates.
     ``connection`` must be in autocommit mode (``isolation_level=None``).
     """
+    # Before WAL: the journal mode is stored in the file, so switching a
+    # file that is not ours would alter it even though it is then refused.
+    _check_owner(connection)
     _enable_wal(connection, deadline)
     while True:
         try:
@@ -106,7 +109,8 @@ def _enable_wal(connection: sqlite3.Connection, deadline: float) -> None:
         )
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
+def _check_owner(connection: sqlite3.Connection) -> tuple[int, int]:
+    """The file's application ID and schema version; refuses a file of another application."""
     (application_id,) = connection.execute("PRAGMA application_id").fetchone()
     (version,) = connection.execute("PRAGMA user_version").fetchone()
     if application_id != APPLICATION_ID:
@@ -115,6 +119,13 @@ def _migrate(connection: sqlite3.Connection) -> None:
             raise SchemaError(
                 "the file is an SQLite database of another application; give jamsession a file of its own"
             )
+    return application_id, version
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    # Checked again: another process may have written the file since.
+    application_id, version = _check_owner(connection)
+    if application_id != APPLICATION_ID:
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     if version > SCHEMA_VERSION:
         raise SchemaError(
@@ -124,9 +135,10 @@ def _migrate(connection: sqlite3.Connection) -> None:
     for step in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[step]:
             connection.execute(statement)
-    if version != SCHEMA_VERSION:
-        # PRAGMA takes no parameters; the value is our own integer.
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    # Written even when unchanged: a file this process cannot write opens
+    # read-only without complaint, and would otherwise fail only at the
+    # first session written. PRAGMA takes no parameters; the value is ours.
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def is_busy(exc: sqlite3.Error) -> bool:

@@ -233,12 +233,19 @@ def _check_path(path: object) -> str:
         raise ConfigError(
             f"path must be a file on disk, not {text!r}; for sessions held in memory use backend='memory'"
         )
+    if "\x00" in text:
+        raise ConfigError(f"path {text!r} contains a NUL character, which no file name can hold")
     # Absolute: the connection opens lazily, perhaps after a chdir.
     resolved = Path(os.path.abspath(Path(text).expanduser()))
-    if resolved.is_dir():
-        raise ConfigError(f"path {text!r} is a directory: give a file path, such as {text}/sessions.db")
-    if not resolved.parent.is_dir():
-        raise ConfigError(f"the directory of path {text!r} does not exist: create it first")
+    try:
+        if resolved.is_dir():
+            raise ConfigError(f"path {text!r} is a directory: give a file path, such as {text}/sessions.db")
+        if not resolved.parent.is_dir():
+            raise ConfigError(f"the directory of path {text!r} does not exist: create it first")
+    except PermissionError as exc:
+        raise ConfigError(
+            f"cannot look up path {text!r}: this process lacks search permission on one of its directories"
+        ) from exc
     return str(resolved)
 
 
