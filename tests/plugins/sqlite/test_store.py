@@ -17,6 +17,7 @@ import jamsession
 from jamsession import BackendUnavailableError, ConfigError, generate_key
 from jamsession.testing import FakeClock
 from jamsession_sqlite import SqliteSessions, _schema, _statements
+from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._group_commit import Returns, Statement
 
 
@@ -397,6 +398,23 @@ async def test_the_wal_is_checkpointed_in_the_background_while_open(store: Sqlit
             break
         await asyncio.sleep(0.05)
     assert file_size(path) > before
+
+
+async def test_a_single_write_is_checkpointed_once_the_store_is_idle(
+    store: SqliteSessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoints: list[None] = []
+    run = Checkpointer._checkpoint
+    monkeypatch.setattr(
+        Checkpointer, "_checkpoint", staticmethod(lambda c: (checkpoints.append(None), run(c)))
+    )
+    await store.create("alice", {})
+    # Far below the writes that make a checkpoint due: only the idle delay brings one.
+    for _ in range(200):
+        if checkpoints:
+            break
+        await asyncio.sleep(0.05)
+    assert [None] == checkpoints[:1]
 
 
 def file_size(path: Path) -> int:

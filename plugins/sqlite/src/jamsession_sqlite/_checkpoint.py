@@ -37,6 +37,8 @@ class Checkpointer:
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
         self._due = threading.Event()
+        # Set by the first write after a checkpoint: wakes the idle thread to time the delay.
+        self._wrote = threading.Event()
         self._stopping = threading.Event()
         self._writes = 0
         # Daemon: a process that exits without closing the store must not
@@ -51,6 +53,8 @@ class Checkpointer:
 
         Unlocked: a count lost to a race between them only delays a checkpoint.
         """
+        if not self._writes:
+            self._wrote.set()
         self._writes += statements
         if self._writes >= WRITES_PER_CHECKPOINT:
             self._writes = 0
@@ -59,6 +63,7 @@ class Checkpointer:
     def stop(self) -> None:
         """End the thread after its current checkpoint; the file stays consistent either way."""
         self._stopping.set()
+        self._wrote.set()
         self._due.set()
         if self._thread.is_alive():
             self._thread.join()
@@ -72,9 +77,11 @@ class Checkpointer:
             return
         try:
             while not self._stopping.is_set():
-                # A write since the last checkpoint gets one within the delay;
-                # with none, the thread sleeps until nudged.
-                nudged = self._due.wait(IDLE_CHECKPOINT_DELAY if self._writes else None)
+                # Idle until a write; then a checkpoint within the delay, or
+                # as soon as enough has been written.
+                self._wrote.wait()
+                self._wrote.clear()
+                nudged = self._due.wait(IDLE_CHECKPOINT_DELAY)
                 self._due.clear()
                 if self._stopping.is_set():
                     break
