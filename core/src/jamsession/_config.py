@@ -34,6 +34,9 @@ ENV_IGNORED = frozenset({"JAMSESSION_CONFIG"})
 #: Variables under these prefixes belong to the test suites and the benchmarks, never to a store.
 ENV_TEST_PREFIXES = ("JAMSESSION_TEST_", "JAMSESSION_BENCH_")
 
+#: Options whose values are used as given: names, classes, keys.
+_TAKEN_AS_GIVEN = frozenset({"backend", "serializer", "session_aes_secret"})
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -173,7 +176,7 @@ def _from_text(name: str, text: str, parameter: inspect.Parameter | None) -> Any
     The option's annotation says which kind: ``bool``, a number, or text
     (``none`` stands for ``None`` where the annotation allows it).
     """
-    if name in {"backend", "serializer", "session_aes_secret"} or parameter is None:
+    if name in _TAKEN_AS_GIVEN or parameter is None:
         return text
     kinds = _kinds(parameter)
     lowered = text.strip().lower()
@@ -209,7 +212,7 @@ def _check_kind(name: str, value: Any, parameter: inspect.Parameter | None, sour
     Only environment variables are text to be read: ``"false"`` in a file is
     a string, which Python would take as true.
     """
-    if parameter is None or name in {"backend", "serializer", "session_aes_secret"}:
+    if parameter is None or name in _TAKEN_AS_GIVEN:
         return
     kinds = _kinds(parameter)
     if value is None and "None" in kinds:

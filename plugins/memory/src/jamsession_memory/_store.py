@@ -7,6 +7,7 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import NoReturn
 
 from jamsession import (
     BaseEncoder,
@@ -105,7 +106,7 @@ class MemorySessions(RecordSessionModule):
         if (slots and record.raw_id in slots) or self._records.setdefault(
             record.raw_id, record
         ) is not record:
-            raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+            _refuse_reused_id()
         self._index(record)
 
     def _index(self, record: StoredSession) -> None:
@@ -189,7 +190,7 @@ class MemorySessions(RecordSessionModule):
         if record is None:
             return False
         if new_raw_id in self._records or new_raw_id in self._slots:
-            raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+            _refuse_reused_id()
         moved = dataclasses.replace(record, raw_id=new_raw_id)
         # Its expiry is unchanged, so it keeps its slot: the order stays expiry
         # order, and an expired reworked record is reclaimed in its turn.
@@ -228,3 +229,8 @@ class MemorySessions(RecordSessionModule):
         for slot in expired:
             self._drop_slot(slot)
         return len(expired)
+
+
+def _refuse_reused_id() -> NoReturn:
+    # A slot's key counts as in use: a reworked record is still held under its first ID.
+    raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")

@@ -29,15 +29,17 @@ _INDEX_CONFLICT: Final = frozenset({85, 86})
 _UNKNOWN_WRITE_CONCERN: Final = 79
 
 
+def deadline(timeout: float | None) -> contextlib.AbstractContextManager[object]:
+    """PyMongo's deadline of ``timeout`` seconds for the driver calls in the block; none for ``None``."""
+    return contextlib.nullcontext() if timeout is None else pymongo.timeout(timeout)
+
+
 @contextlib.contextmanager
 def guarded(operation: str, timeout: float | None, *, creating_indexes: bool = False) -> Iterator[None]:
     """Run a block of driver calls under ``timeout`` seconds, translating its errors."""
     try:
-        if timeout is None:
+        with deadline(timeout):
             yield
-        else:
-            with pymongo.timeout(timeout):
-                yield
     except InvalidDocument as exc:
         # DocumentTooLarge among them; nothing was written.
         raise SerializationError(f"{operation}: session too large for one MongoDB document") from exc

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
-import pymongo
 from pymongo import ReturnDocument
 
 from jamsession import (
@@ -30,7 +28,7 @@ from jamsession_mongodb._client import (
     connect,
     parse_write_concern,
 )
-from jamsession_mongodb._errors import guarded
+from jamsession_mongodb._errors import deadline, guarded
 
 #: Seconds one operation may take by default, server selection and retries included.
 DEFAULT_TIMEOUT = 10.0
@@ -166,7 +164,7 @@ class MongoSessions(RecordSessionModule):
                 raise BackendUnavailableError(f"MongoDB {operation} failed: timed out") from None
 
     async def _create_indexes(self) -> list[str]:
-        with contextlib.nullcontext() if self.timeout is None else pymongo.timeout(self.timeout):
+        with deadline(self.timeout):
             names: list[str] = await self._collection.create_indexes(list(doc.INDEXES))
         self._indexes_ensured = True
         return names
