@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from jamsession_sqlite._group_commit import MAX_BATCH, Returns, Statement
+from jamsession_sqlite._batch import MAX_BATCH, Returns, Statement
 
 INSERT = Statement(
     "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at)"
@@ -84,4 +84,5 @@ PURGE = Statement(
     " (SELECT rowid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
     writes=True,
     returns=Returns.ROWCOUNT,
+    inline=False,  # a batch of up to purge_batch_size rows: the event loop would wait for it
 )
