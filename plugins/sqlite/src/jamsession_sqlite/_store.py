@@ -74,7 +74,10 @@ class SqliteSessions(RecordSessionModule):
         busy_timeout: Seconds to wait for another process's write lock before
             failing with :class:`~jamsession.BackendUnavailableError`.
         mmap_size: Bytes of the file read through a memory map instead of
-            ``read`` calls; keeps lookups in large files fast. ``0`` turns it off.
+            ``read`` calls; keeps lookups in large files fast. ``0`` turns it
+            off. SQLite caps it at its build's limit (2 GiB less 64 KiB by
+            default). It is address space: only pages read take memory, and
+            those are the OS's file cache, shared by every process.
         cache_size: SQLite's page cache per connection, in KiB.
         inline_statements: Run lone operations on the event loop's thread, as
             above (default). Writes do so only with ``synchronous`` "normal"
@@ -106,7 +109,7 @@ class SqliteSessions(RecordSessionModule):
         clock: Callable[[], float] = time.time,
         synchronous: Synchronous = "normal",
         busy_timeout: float = 5.0,
-        mmap_size: int = 256 * 1024 * 1024,
+        mmap_size: int = 2 * 1024 * 1024 * 1024,
         cache_size: int = 8192,
         inline_statements: bool = True,
     ) -> None:
