@@ -78,7 +78,9 @@ class SqliteSessions(RecordSessionModule):
             off. SQLite caps it at its build's limit (2 GiB less 64 KiB by
             default). It is address space: only pages read take memory, and
             those are the OS's file cache, shared by every process.
-        cache_size: SQLite's page cache per connection, in KiB.
+        cache_size: SQLite's page cache per connection, in KiB. With
+            ``inline_statements``, a store has two connections: one used on
+            the event loop's thread and one on aiosqlite's.
         inline_statements: Run lone operations on the event loop's thread, as
             above (default). Writes do so only with ``synchronous`` "normal"
             or "off", where a commit does not wait for the disk. ``False``
