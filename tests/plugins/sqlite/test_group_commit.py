@@ -3,6 +3,7 @@
 import asyncio
 import itertools
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -224,18 +225,48 @@ async def test_concurrent_reads_each_get_their_own_answer(
         assert expected == found
 
 
+class LockHolder:
+    """Another connection holding a lock on the file, given up from a thread of its own after ``seconds``."""
+
+    def __init__(self, path: Path, begin: str, seconds: float) -> None:
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._connection.execute(begin)
+        self.released = threading.Event()
+        self._timer = threading.Timer(seconds, self.release)
+        self._timer.start()
+
+    def release(self) -> None:
+        if not self.released.is_set():
+            self._connection.execute("COMMIT")
+            self._connection.close()
+            self.released.set()
+
+    def join(self) -> None:
+        self._timer.join()
+
+
+async def turns_while_locked(holder: LockHolder, pending: asyncio.Future[Any]) -> int:
+    """Turns the event loop took while ``holder`` held its lock and ``pending`` waited for it.
+
+    Zero if the event loop itself waited for the lock: a statement blocking
+    it until the lock is given up leaves no turn to count.
+    """
+    turns = 0
+    while not pending.done():
+        turns += not holder.released.is_set()
+        await asyncio.sleep(0.01)
+    holder.join()
+    return turns
+
+
 async def test_a_lone_write_that_finds_the_file_locked_waits_on_the_thread(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     async with SqliteSessions(path=path, busy_timeout=10) as store:
         kept = await store.create("alice", {"n": 1})
         hops = store._commit.hops
-        blocker = sqlite3.connect(path, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
+        holder = LockHolder(path, "BEGIN IMMEDIATE", seconds=0.5)
         pending = asyncio.ensure_future(store.update(kept, {"n": 2}))
-        await asyncio.sleep(0.2)  # tried on the event loop, found locked, now waiting on the thread
-        assert not pending.done()
-        blocker.execute("COMMIT")
-        blocker.close()
+        assert 0 < await turns_while_locked(holder, pending)
         await pending
         assert 1 == store._commit.hops - hops
         assert {"n": 2} == await store.get(kept)
@@ -276,17 +307,11 @@ async def test_a_read_that_finds_the_file_locked_waits_on_the_thread(tmp_path: P
         connect_inline=connector(0),
     )
     await commit.connect()
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
-        pending = asyncio.ensure_future(
-            commit.run(Statement("SELECT x FROM t", writes=False, returns=Returns.ROWS))
-        )
-        await asyncio.sleep(0.2)  # tried on the event loop, found locked, now waiting on the thread
-        assert not pending.done()
-    finally:
-        blocker.execute("COMMIT")
-        blocker.close()
+    holder = LockHolder(path, "BEGIN EXCLUSIVE", seconds=0.5)
+    pending = asyncio.ensure_future(
+        commit.run(Statement("SELECT x FROM t", writes=False, returns=Returns.ROWS))
+    )
+    assert 0 < await turns_while_locked(holder, pending)
     assert [(1,)] == await pending
     assert (1, 0) == (commit.hops, commit.inline_runs)
     await commit.aclose()

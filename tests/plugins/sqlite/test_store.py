@@ -427,5 +427,39 @@ async def test_a_single_write_is_checkpointed_once_the_store_is_idle(
     assert [None] == checkpoints[:1]
 
 
+def frames_in_wal(path: Path) -> int:
+    """Frames in the WAL, as a checkpoint from a connection of the test's own counts them."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        _, in_wal, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(in_wal)
+    finally:
+        connection.close()
+
+
+async def test_opening_starts_the_wal_on_the_connections_thread(tmp_path: Path) -> None:
+    # The first write into an empty WAL syncs its header: the open makes it,
+    # so no write on the event loop does.
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path) as store:
+        assert 1 == frames_in_wal(path)
+        assert 0 == store._commit.inline_runs
+
+
+def test_a_checkpoint_that_copies_the_whole_wal_starts_it_again(tmp_path: Path) -> None:
+    # The next write would start the WAL afresh, syncing its header; the checkpointer makes it.
+    path = tmp_path / "s.db"
+    SqliteSessions(path=path)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for n in range(5):
+            connection.execute("INSERT INTO sessions VALUES (?, x'00', x'7b7d', 0, 0, NULL)", (f"id-{n}",))
+        Checkpointer._checkpoint(connection)
+        # One frame: the checkpointer's own write, at the start of a restarted WAL.
+        assert 1 == frames_in_wal(path)
+    finally:
+        connection.close()
+
+
 def file_size(path: Path) -> int:
     return path.stat().st_size

@@ -10,6 +10,12 @@ written or a moment has passed since the last write.
 Checkpoints are ``PASSIVE``: they never wait for or block readers and
 writers, in this process or another. Every process sharing the file runs
 its own checkpointer; whichever gets there first does the work.
+
+A write that starts the WAL afresh (the first after a checkpoint that copied
+all of it back, or into an empty WAL) makes SQLite sync the WAL's header,
+even with ``synchronous=NORMAL``. Writes run on the event loop when they
+are alone, so this thread, and the connection's thread when it opens, write
+one page first (:func:`restart_wal`), and take that wait themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
+
+from jamsession_sqlite._schema import APPLICATION_ID
 
 #: Write statements after which a checkpoint is due (about 1000 WAL pages,
 #: SQLite's own default threshold, for session-sized rows).
@@ -46,7 +54,9 @@ class Checkpointer:
         self._thread = threading.Thread(target=self._run, name="jamsession-sqlite-checkpoint", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the thread; a no-op once started (an open cancelled midway may already have)."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def wrote(self, statements: int) -> None:
         """Count write statements just committed, from the event loop or the connection's thread.
@@ -96,4 +106,18 @@ class Checkpointer:
         # Busy with another process's checkpoint, or a transient I/O error:
         # the next round tries again.
         with contextlib.suppress(sqlite3.Error):
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _, in_wal, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if in_wal == copied:
+                restart_wal(connection)
+
+
+def restart_wal(connection: sqlite3.Connection) -> None:
+    """Write one page, so that if this write starts the WAL afresh, it is this one that waits for the disk.
+
+    The page is the file's header, rewritten unchanged (its application ID
+    never changes). Best effort: when the file is locked or the write fails,
+    a later write starts the WAL instead, as it would have anyway.
+    """
+    with contextlib.suppress(sqlite3.Error):
+        # PRAGMA takes no parameters; the value is this package's constant.
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")

@@ -49,7 +49,7 @@ from jamsession_sqlite._batch import (
     execute_batch,
     result,
 )
-from jamsession_sqlite._checkpoint import Checkpointer
+from jamsession_sqlite._checkpoint import Checkpointer, restart_wal
 from jamsession_sqlite._schema import is_busy
 
 # aiosqlite hands every call to the connection's thread through
@@ -326,16 +326,18 @@ class GroupCommit:
                 opened: list[sqlite3.Connection] = []
 
                 def connector() -> sqlite3.Connection:
-                    raw = self._connect()
-                    opened.append(raw)
-                    if self._connect_inline is not None:
-                        try:
+                    try:
+                        opened.append(self._connect())
+                        if self._connect_inline is not None:
                             opened.append(self._connect_inline())
-                        except BaseException:
-                            raw.close()
-                            raise
-                    self._checkpointer.start()
-                    return raw
+                            # An empty WAL's first write syncs its header: done here, not on the event loop.
+                            restart_wal(opened[0])
+                        self._checkpointer.start()
+                    except BaseException:
+                        for made in opened:
+                            made.close()
+                        raise
+                    return opened[0]
 
                 connection = aiosqlite.Connection(connector, iter_chunk_size=64)
                 try:
