@@ -218,7 +218,7 @@ class GroupCommit:
             entry.outcome = apply(inline, entry.statement, entry.params)
         except sqlite3.Error as exc:
             if is_busy(exc):
-                # Locked by another process: the thread waits for the lock, up to busy_timeout.
+                # Locked by another connection: the thread waits for the lock, up to busy_timeout.
                 if line.put(entry):
                     self._start_drain()
                 return

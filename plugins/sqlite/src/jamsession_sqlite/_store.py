@@ -52,7 +52,7 @@ class SqliteSessions(RecordSessionModule):
     loop's thread, on a second connection that never waits for a lock: SQLite
     does a session's lookup or write in microseconds, far less than handing
     it to aiosqlite's thread and back. An operation that would have to wait
-    for another process's lock, and operations from concurrent coroutines,
+    for another connection's lock, and operations from concurrent coroutines,
     go to aiosqlite's thread instead, where they are sent to SQLite together,
     in one transaction (group commit), so throughput grows with concurrency.
 
