@@ -64,6 +64,9 @@ if not callable(getattr(aiosqlite.Connection, "_execute", None)):  # pragma: no 
 
 _fetchall = operator.methodcaller("fetchall")
 
+#: What a statement run on the event loop gives when it finds the file locked.
+_LOCKED: Any = object()
+
 
 def _alone(raw: sqlite3.Connection, statement: Statement, params: tuple[Any, ...]) -> Iterator[Any]:
     """``statement`` as a lazy iterator whose first item is its outcome, for ``next`` on the thread.
@@ -143,16 +146,12 @@ class GroupCommit:
             if not statement.writes:
                 # A read in WAL mode waits for no writer: it runs here, with no hop.
                 try:
-                    outcome = apply(inline, statement, params)
-                except sqlite3.Error as exc:
-                    if not is_busy(exc):
-                        raise self._translate(exc) from exc
-                    # Locked after all (another process is recovering the WAL): the thread waits.
+                    outcome = self._run_inline(inline, statement, params)
                 except Exception as exc:
                     raise self._translate(exc) from exc
-                else:
-                    self.inline_runs += 1
+                if outcome is not _LOCKED:
                     return outcome
+                # Locked after all (another process is recovering the WAL): the thread waits.
             elif self._inline_writes:
                 return await self._queue(statement, params)
         if idle and self._execute is not None and self._raw is not None:
@@ -215,21 +214,28 @@ class GroupCommit:
             self._start_drain()
             return
         try:
-            entry.outcome = apply(inline, entry.statement, entry.params)
-        except sqlite3.Error as exc:
-            if is_busy(exc):
-                # Locked by another connection: the thread waits for the lock, up to busy_timeout.
-                if line.put(entry):
-                    self._start_drain()
-                return
-            entry.outcome = Failed(exc)
+            entry.outcome = self._run_inline(inline, entry.statement, entry.params)
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, typed there
             entry.outcome = Failed(exc)
-        else:
-            self.inline_runs += 1
-            if entry.statement.writes:
-                self._checkpointer.wrote(1)
+        if entry.outcome is _LOCKED:
+            # The thread waits for the lock, up to busy_timeout.
+            if line.put(entry):
+                self._start_drain()
+            return
         deliver([entry])
+
+    def _run_inline(self, inline: sqlite3.Connection, statement: Statement, params: tuple[Any, ...]) -> Any:
+        """``statement`` run here, on the event loop; :data:`_LOCKED` if another connection holds the lock."""
+        try:
+            outcome = apply(inline, statement, params)
+        except sqlite3.Error as exc:
+            if is_busy(exc):
+                return _LOCKED
+            raise
+        self.inline_runs += 1
+        if statement.writes:
+            self._checkpointer.wrote(1)
+        return outcome
 
     def _start_drain(self) -> None:
         drain = asyncio.create_task(self._drain())
