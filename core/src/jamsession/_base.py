@@ -252,6 +252,7 @@ class BaseAsyncSessionModule(abc.ABC):
             return None
         if not self.is_session_crypt:
             # Raw IDs are printable ASCII; anything else (NUL, surrogates) is foreign.
+            # The same test as _checked_raw_id's, written out: this runs on every get.
             return session_id if session_id.isascii() and session_id.isprintable() else None
         raw_id = self._raw_ids.get(session_id)
         if raw_id is None:
