@@ -7,7 +7,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from jamsession._crypto import (
     PURPOSE_DATA,
@@ -31,6 +31,9 @@ from jamsession_json._encoder import JsonEncoder
 
 #: Longest token accepted; anything longer is refused before any decoding work.
 MAX_TOKEN_LENGTH = 512
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
 
 
 class BaseLogger(Protocol):
@@ -90,6 +93,16 @@ class BaseAsyncSessionModule(abc.ABC):
     #: .. versionadded:: 0.1
     token_cache_size: int = 4096
 
+    #: With crypt on, how many sessions' decrypted data a store remembers, each
+    #: under the exact ciphertext it came from (one it wrote or read lately), so
+    #: that reading a session that has not changed since does not decrypt it
+    #: again. Like the token cache, it changes nothing but the cost: a
+    #: ciphertext that differs in any byte is decrypted, and authenticated, as
+    #: ever. ``0`` keeps no decrypted data between calls.
+    #:
+    #: .. versionadded:: 0.1
+    data_cache_size: int = 1024
+
     def __init__(
         self,
         id_factory: Callable[[], str] = default_id_factory,
@@ -112,6 +125,7 @@ class BaseAsyncSessionModule(abc.ABC):
         # Ordered: dropping a plain dict's first entry over and over leaves a
         # growing run of dead slots that every later lookup of "the first" walks.
         self._raw_ids: OrderedDict[str, str] = OrderedDict()
+        self._plain_data: OrderedDict[bytes, bytes] = OrderedDict()
         self._fresh_ids = FreshIds()
         if is_session_crypt or session_aes_secret:
             self._keyring = KeyRing(session_aes_secret)
@@ -148,7 +162,7 @@ class BaseAsyncSessionModule(abc.ABC):
         ):
             # What ``id`` and ``__encode_session_id__`` would give, made a batch at a time.
             raw_id, token = self._fresh_ids.take(self._require_keyring())
-            self._remember(token, raw_id)
+            _remember(self._raw_ids, self.token_cache_size, token, raw_id)
             return raw_id, token
         raw_id = _checked_raw_id(self.id)
         token = self.__encode_session_id__(raw_id)
@@ -164,7 +178,7 @@ class BaseAsyncSessionModule(abc.ABC):
     def __encode_session_id__(self, data: str) -> str:
         """Encode the session using AES encryption."""
         token = b64encode(self._require_keyring().encrypt(data.encode("utf-8"), PURPOSE_ID))
-        self._remember(token, data)
+        _remember(self._raw_ids, self.token_cache_size, token, data)
         return token
 
     def __decode_session_id__(self, data: str) -> str:
@@ -226,16 +240,24 @@ class BaseAsyncSessionModule(abc.ABC):
                 f"session data cannot be serialized ({type(exc).__name__}: {exc})"
             ) from exc
         if self.is_session_crypt:
-            return self._require_keyring().encrypt(blob, PURPOSE_DATA)
+            sealed = self._require_keyring().encrypt(blob, PURPOSE_DATA)
+            _remember(self._plain_data, self.data_cache_size, sealed, blob)
+            return sealed
         return blob
 
     def _load_data(self, blob: bytes) -> dict[str, Any]:
         """Inverse of :meth:`_dump_data`; :class:`SerializationError` for anything else."""
         if self.is_session_crypt:
-            try:
-                blob = self._require_keyring().decrypt(blob, PURPOSE_DATA)
-            except InvalidSessionToken as exc:
-                raise SerializationError("stored session data fails authentication") from exc
+            # Only bytes are hashable as they are: other buffers are decrypted every time.
+            plain = self._plain_data.get(blob) if type(blob) is bytes else None
+            if plain is None:
+                try:
+                    plain = self._require_keyring().decrypt(blob, PURPOSE_DATA)
+                except InvalidSessionToken as exc:
+                    raise SerializationError("stored session data fails authentication") from exc
+                if type(blob) is bytes:
+                    _remember(self._plain_data, self.data_cache_size, blob, plain)
+            blob = plain
         try:
             data = self.serializer.loads(blob)
         except SerializationError:
@@ -260,17 +282,8 @@ class BaseAsyncSessionModule(abc.ABC):
                 raw_id = self.__decode_session_id__(session_id)
             except InvalidSessionToken:
                 return None
-            self._remember(session_id, raw_id)
+            _remember(self._raw_ids, self.token_cache_size, session_id, raw_id)
         return raw_id
-
-    def _remember(self, token: str, raw_id: str) -> None:
-        raw_ids, limit = self._raw_ids, self.token_cache_size
-        if limit <= 0:
-            raw_ids.clear()
-            return
-        while len(raw_ids) >= limit:
-            raw_ids.popitem(last=False)
-        raw_ids[token] = raw_id
 
     def _require_session_id(self, session_id: object) -> str:
         """Like :meth:`_resolve_session_id`, raising :class:`JamSessionNotFound` instead of ``None``."""
@@ -366,6 +379,16 @@ class BaseAsyncSessionModule(abc.ABC):
         Returns:
             str: The new session ID.
         """
+
+
+def _remember(cache: OrderedDict[_Key, _Value], limit: int, key: _Key, value: _Value) -> None:
+    """Add ``key`` to a cache of at most ``limit`` entries, dropping the oldest to make room."""
+    if limit <= 0:
+        cache.clear()
+        return
+    while len(cache) >= limit:
+        cache.popitem(last=False)
+    cache[key] = value
 
 
 def _checked_raw_id(raw_id: object) -> str:
