@@ -249,13 +249,14 @@ class BaseAsyncSessionModule(abc.ABC):
         """Inverse of :meth:`_dump_data`; :class:`SerializationError` for anything else."""
         if self.is_session_crypt:
             # Only bytes are hashable as they are: other buffers are decrypted every time.
-            plain = self._plain_data.get(blob) if type(blob) is bytes else None
+            cacheable = type(blob) is bytes
+            plain = self._plain_data.get(blob) if cacheable else None
             if plain is None:
                 try:
                     plain = self._require_keyring().decrypt(blob, PURPOSE_DATA)
                 except InvalidSessionToken as exc:
                     raise SerializationError("stored session data fails authentication") from exc
-                if type(blob) is bytes:
+                if cacheable:
                     _remember(self._plain_data, self.data_cache_size, blob, plain)
             blob = plain
         try:
