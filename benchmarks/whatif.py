@@ -1,6 +1,6 @@
 """What-if runs: how a missed ratio moves when one known cost is taken away.
 
-``python -m benchmarks.whatif {json-check,id-cache,mongo-timeout}`` times, side by side
+``python -m benchmarks.whatif {json-check,id-cache,crypt-call,mongo-timeout}`` times, side by side
 with the usual chunked pairing, a store as shipped, the same store with one cost
 removed by a subclass or an option, and the baseline the target names:
 
@@ -8,6 +8,10 @@ removed by a subclass or an option, and the baseline the target names:
   bare orjson (memory vs starsessions/Litestar; sqlite vs raw aiosqlite);
 - ``id-cache``: the store's token cache, against decrypting the session ID on every
   call (``token_cache_size = 0``) (sqlite, crypt on vs off);
+- ``crypt-call``: where a write's crypt cost lies (sqlite, against crypt off): crypt on with
+  a stand-in cipher that makes ciphertexts of the same size without AES; crypt off plus one
+  AES-GCM encryption of a single byte per serialized write; and, to compare, crypt off plus
+  one SHA-256 of a single byte;
 - ``mongo-timeout``: the per-operation deadline (``timeout=10``), against ``timeout=None``.
 
 These variants are diagnostics, not proposals to ship as they are.
@@ -16,15 +20,18 @@ These variants are diagnostics, not proposals to ship as they are.
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import itertools
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import jamsession
 from benchmarks._measure import OPS, Group, GroupResult, Subject, SubjectFactory, run_group
@@ -35,6 +42,7 @@ from benchmarks._raw import RawPyMongo
 from benchmarks._results import cost, speedup
 from benchmarks._subjects import AES_KEY, open_raw_sqlite
 from jamsession import JsonEncoder
+from jamsession._crypto import KeyRing
 
 DATA = PAYLOADS["typical"]
 CRYPT = {"is_session_crypt": True, "session_aes_secret": AES_KEY}
@@ -52,6 +60,40 @@ def _forgetful(store: Any) -> Any:
     """Make ``store`` decrypt every token, as it did before it remembered them."""
     store.token_cache_size = 0
     return store
+
+
+class NoCipher(KeyRing):
+    """Ciphertexts of AES-GCM's size and layout, made without AES: the crypt path minus the cipher."""
+
+    def encrypt(self, plaintext: bytes, purpose: bytes) -> bytes:
+        return b"".join((b"\x01", bytes(12), plaintext, bytes(16)))
+
+    def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
+        return blob[13:-16]
+
+
+def _without_cipher(store: Any) -> Any:
+    store._keyring = NoCipher(AES_KEY)
+    return store
+
+
+def _calling_first(store: Any, call: Callable[[], object]) -> Any:
+    """Make every serialized write of ``store`` (crypt off) make one more call, ``call()``, first."""
+    dump = store._dump_data
+
+    def call_and_dump(data: dict[str, Any]) -> bytes:
+        call()
+        blob: bytes = dump(data)
+        return blob
+
+    store._dump_data = call_and_dump
+    return store
+
+
+def _one_byte_aes_gcm() -> Callable[[], object]:
+    cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+    nonce = bytes(12)  # nothing secret is sealed: only the call's cost is wanted
+    return lambda: cipher.encrypt(nonce, b"x", None)
 
 
 def _factory(build: Callable[[], Any]) -> SubjectFactory:
@@ -119,23 +161,51 @@ async def json_check(workdir: Path) -> None:
         _print(await run_group(sqlite, lambda _: None), [("json", "raw"), ("orjson only", "raw")])
 
 
-async def id_cache(workdir: Path) -> None:
+def _on_next_path(build: Callable[[str], Any], paths: Iterator[str]) -> Any:
+    return build(next(paths))
+
+
+async def _against_crypt_off(workdir: Path, variants: dict[str, Callable[[str], Any]]) -> None:
+    """Time SQLite stores with crypt off, crypt on and ``variants`` (each built on a file path)."""
     names = (str(workdir / f"{i}.db") for i in itertools.count())
-    group = _group(
-        "sqlite",
-        1,
-        200,
-        10,
+    builds: dict[str, Callable[[str], Any]] = {
+        "crypt off": lambda path: jamsession.open("sqlite", path=path),
+        "crypt on": lambda path: jamsession.open("sqlite", path=path, **CRYPT),
+        **variants,
+    }
+    subjects = {
+        name: _factory(functools.partial(_on_next_path, build, names)) for name, build in builds.items()
+    }
+    result = await run_group(_group("sqlite", 1, 200, 10, subjects), lambda _: None)
+    _print(result, [(name, "crypt off") for name in builds if name != "crypt off"], how=cost)
+
+
+async def id_cache(workdir: Path) -> None:
+    await _against_crypt_off(
+        workdir,
         {
-            "crypt off": _factory(lambda: jamsession.open("sqlite", path=next(names))),
-            "crypt on": _factory(lambda: jamsession.open("sqlite", path=next(names), **CRYPT)),
-            "crypt on, no token cache": _factory(
-                lambda: _forgetful(jamsession.open("sqlite", path=next(names), **CRYPT))
+            "crypt on, no token cache": lambda path: _forgetful(
+                jamsession.open("sqlite", path=path, **CRYPT)
             ),
         },
     )
-    result = await run_group(group, lambda _: None)
-    _print(result, [("crypt on", "crypt off"), ("crypt on, no token cache", "crypt off")], how=cost)
+
+
+async def crypt_call(workdir: Path) -> None:
+    await _against_crypt_off(
+        workdir,
+        {
+            "crypt on, no cipher": lambda path: _without_cipher(
+                jamsession.open("sqlite", path=path, **CRYPT)
+            ),
+            "crypt off, one-byte AES-GCM": lambda path: _calling_first(
+                jamsession.open("sqlite", path=path), _one_byte_aes_gcm()
+            ),
+            "crypt off, one-byte SHA-256": lambda path: _calling_first(
+                jamsession.open("sqlite", path=path), lambda: hashlib.sha256(b"x").digest()
+            ),
+        },
+    )
 
 
 async def mongo_timeout(workdir: Path) -> None:
@@ -174,7 +244,12 @@ async def mongo_timeout(workdir: Path) -> None:
             await client.close()
 
 
-RUNS = {"json-check": json_check, "id-cache": id_cache, "mongo-timeout": mongo_timeout}
+RUNS = {
+    "json-check": json_check,
+    "id-cache": id_cache,
+    "crypt-call": crypt_call,
+    "mongo-timeout": mongo_timeout,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in RUNS:
