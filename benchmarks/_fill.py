@@ -40,7 +40,7 @@ async def fill_memory(store: Any, count: int, blob: bytes, first: int = 0) -> li
     """Insert ``count`` sessions holding ``blob`` through the store's storage primitive; their IDs."""
     ids = [str(uuid4()) for _ in range(count)]
     now = time.time()
-    insert = store._insert  # the storage primitive every RecordSessionModule has
+    insert = store.insert_record  # the storage primitive every RecordSessionModule has
     for i, session_id in enumerate(ids):
         await insert(StoredSession(session_id, f"stored-{first + i}", blob, now, None))
     return ids

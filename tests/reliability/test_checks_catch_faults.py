@@ -21,13 +21,13 @@ from jamsession_memory import MemorySessions
 
 
 class DeleteKeepsTheLastOfAKey(MemorySessions):
-    async def _remove_key(self, session_key: str) -> None:
+    async def remove_key_records(self, session_key: str) -> None:
         for raw_id in list(self._by_key.get(session_key, ()))[:-1]:
             self._drop(raw_id)
 
 
 class ReworkRestartsTheExpiry(MemorySessions):
-    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
         record = self._live(raw_id, now)
         if record is None:
             return False
@@ -39,26 +39,26 @@ class ReworkRestartsTheExpiry(MemorySessions):
 class WildcardLookup(MemorySessions):
     """Reads an ID with ``%`` in it as a LIKE pattern, as a careless SQL backend would."""
 
-    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+    async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         if "%" in raw_id:
             prefix = raw_id.split("%", maxsplit=1)[0]
             for candidate in self._records:
                 if candidate.startswith(prefix):
-                    return await super()._fetch(candidate, now, extend_to)
-        return await super()._fetch(raw_id, now, extend_to)
+                    return await super().fetch_record(candidate, now, extend_to)
+        return await super().fetch_record(raw_id, now, extend_to)
 
 
 class ChokesOnNul(MemorySessions):
-    async def _remove(self, raw_id: str) -> None:
+    async def remove_record(self, raw_id: str) -> None:
         if "\x00" in raw_id or len(raw_id) > 100:
             raise ValueError("the driver refused the value")
-        await super()._remove(raw_id)
+        await super().remove_record(raw_id)
 
 
 class CheckThenMove(MemorySessions):
     """Checks, yields to the loop, then moves: two reworks can both pass the check."""
 
-    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
         record = self._live(raw_id, now)
         if record is None:
             return False

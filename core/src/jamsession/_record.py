@@ -121,38 +121,38 @@ class RecordSessionModule(BaseAsyncSessionModule):
     # -- the storage primitives -----------------------------------------------------
 
     @abc.abstractmethod
-    async def _insert(self, record: StoredSession) -> None:
+    async def insert_record(self, record: StoredSession) -> None:
         """Store a new record; its raw ID is fresh."""
 
     @abc.abstractmethod
-    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+    async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         """Return the live record's blob, moving its expiry to ``extend_to`` when given."""
 
     @abc.abstractmethod
-    async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+    async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         """Replace a live record's blob (and expiry, when given); ``False`` if none is live."""
 
     @abc.abstractmethod
-    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
         """Atomically re-key a live record, keeping its expiry; ``False`` if none is live.
 
         Of concurrent moves of one ID, exactly one returns ``True``.
         """
 
     @abc.abstractmethod
-    async def _remove(self, raw_id: str) -> None:
+    async def remove_record(self, raw_id: str) -> None:
         """Remove the record, if any."""
 
     @abc.abstractmethod
-    async def _remove_key(self, session_key: str) -> None:
+    async def remove_key_records(self, session_key: str) -> None:
         """Remove every record of ``session_key``."""
 
     @abc.abstractmethod
-    async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
+    async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         """The live records of ``session_key``."""
 
     @abc.abstractmethod
-    async def _purge(self, now: float, limit: int) -> int:
+    async def purge_records(self, now: float, limit: int) -> int:
         """Remove at most ``limit`` expired records; return how many were removed."""
 
     # -- the contract, written once -------------------------------------------------
@@ -168,7 +168,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         blob = self._dump_data(data)
         raw_id, token = self._new_session_id()
         now = self.clock()
-        await self._insert(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
+        await self.insert_record(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
         return token
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
@@ -176,31 +176,31 @@ class RecordSessionModule(BaseAsyncSessionModule):
         if raw_id is None:
             return None
         now = self.clock()
-        blob = await self._fetch(raw_id, now, self._extension(now))
+        blob = await self.fetch_record(raw_id, now, self._extension(now))
         return None if blob is None else self._load_or_none(blob)
 
     async def update(self, session_id: str, data: dict[str, Any]) -> None:
         raw_id = self._require_session_id(session_id)
         blob = self._dump_data(data)
         now = self.clock()
-        if not await self._replace(raw_id, blob, now, self._extension(now)):
+        if not await self.replace_record(raw_id, blob, now, self._extension(now)):
             raise JamSessionNotFound("no such session")
 
     async def delete(self, session_id: str) -> None:
         raw_id = self._resolve_session_id(session_id)
         if raw_id is not None:
-            await self._remove(raw_id)
+            await self.remove_record(raw_id)
 
     async def rework(self, session_id: str) -> str:
         raw_id = self._require_session_id(session_id)
         new_raw_id, new_token = self._new_session_id()
-        if not await self._move(raw_id, new_raw_id, self.clock()):
+        if not await self.move_record(raw_id, new_raw_id, self.clock()):
             raise JamSessionNotFound("no such session")
         return new_token
 
     async def clear(self, session_key: str) -> None:
         _check_session_key(session_key)
-        await self._remove_key(session_key)
+        await self.remove_key_records(session_key)
 
     async def list_sessions(self, session_key: str) -> list[SessionInfo]:
         """The live sessions of ``session_key``, oldest first.
@@ -209,7 +209,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """
         _check_session_key(session_key)
         sessions = []
-        for record in await self._list_key(session_key, self.clock()):
+        for record in await self.list_key_records(session_key, self.clock()):
             data = self._load_or_none(record.blob)
             if data is not None:
                 sessions.append(
@@ -234,7 +234,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """
         removed = 0
         while True:
-            batch = await self._purge(self.clock(), self.purge_batch_size)
+            batch = await self.purge_records(self.clock(), self.purge_batch_size)
             removed += batch
             if batch < self.purge_batch_size:
                 return removed

@@ -127,7 +127,7 @@ async def test_a_purge_batch_removes_at_most_its_limit_of_expired_sessions_only(
     live = [await store.create("bob", {}) for _ in range(100)]
     clock.advance(10)
     # No write since: alice's expired sessions sit among live ones and one without expiry.
-    assert (100, 252) == (await store._purge(clock(), 100), len(store))
+    assert (100, 252) == (await store.purge_records(clock(), 100), len(store))
     assert (150, 102) == (await store.purge_expired(), len(store))
     assert (0, 102) == (await store.purge_expired(), len(store))
     assert [None] * 250 == [await store.get(sid) for sid in expired]

@@ -347,10 +347,10 @@ async def test_purge_removes_at_most_limit_per_batch(store: SqliteSessions) -> N
     store.default_ttl = None
     forever = await store.create("carol", {})
     clock.advance(11)
-    assert 12 == await store._purge(clock(), 12)
-    assert 12 == await store._purge(clock(), 12)
-    assert 7 == await store._purge(clock(), 12)
-    assert 0 == await store._purge(clock(), 12)
+    assert 12 == await store.purge_records(clock(), 12)
+    assert 12 == await store.purge_records(clock(), 12)
+    assert 7 == await store.purge_records(clock(), 12)
+    assert 0 == await store.purge_records(clock(), 12)
     assert [(1,)] == read(Path(store.path), "SELECT count(*) FROM sessions")
     assert {} == await store.get(forever)
     del live

@@ -161,20 +161,20 @@ class MemorySessions(RecordSessionModule):
                 del self._records[slot], self._slots[raw_id]
                 self._records[raw_id] = record
 
-    async def _insert(self, record: StoredSession) -> None:
+    async def insert_record(self, record: StoredSession) -> None:
         self._reclaim(record.created_at)
         self._add(record)
         if self.max_sessions is not None and len(self._records) > self.max_sessions:
             self._drop_slot(next(iter(self._records)))
 
-    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+    async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         record = self._live(raw_id, now)
         if record is None:
             return None
         self._extend(record, extend_to)
         return record.blob
 
-    async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+    async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         self._reclaim(now)
         record = self._live(raw_id, now)
         if record is None:
@@ -184,7 +184,7 @@ class MemorySessions(RecordSessionModule):
         self._extend(record, extend_to)
         return True
 
-    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
         self._reclaim(now)
         record = self._live(raw_id, now)
         if record is None:
@@ -202,18 +202,18 @@ class MemorySessions(RecordSessionModule):
         self._index(moved)
         return True
 
-    async def _remove(self, raw_id: str) -> None:
+    async def remove_record(self, raw_id: str) -> None:
         self._drop(raw_id)
 
-    async def _remove_key(self, session_key: str) -> None:
+    async def remove_key_records(self, session_key: str) -> None:
         for raw_id in list(self._by_key.get(session_key, ())):
             self._drop(raw_id)
 
-    async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
+    async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         live = (self._live(raw_id, now) for raw_id in self._by_key.get(session_key, ()))
         return [record for record in live if record is not None]
 
-    async def _purge(self, now: float, limit: int) -> int:
+    async def purge_records(self, now: float, limit: int) -> int:
         # Expired records are at the front, so a batch stops after ``limit`` of
         # them, near the front; only the last, short batch reads every record.
         expired = list(

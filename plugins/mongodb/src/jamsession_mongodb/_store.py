@@ -175,12 +175,12 @@ class MongoSessions(RecordSessionModule):
 
     # -- the storage primitives, one round trip each -------------------------------
 
-    async def _insert(self, record: StoredSession) -> None:
+    async def insert_record(self, record: StoredSession) -> None:
         collection = await self._ready("create")
         with guarded("create", self.timeout):
             await collection.insert_one(doc.to_document(record))
 
-    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+    async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         collection = await self._ready("get")
         query = {doc.SESSION_ID: raw_id, **doc.live(now)}
         with guarded("get", self.timeout):
@@ -195,7 +195,7 @@ class MongoSessions(RecordSessionModule):
                 )
         return None if found is None else bytes(found[doc.DATA])
 
-    async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+    async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         collection = await self._ready("update")
         changes: dict[str, Any] = {doc.DATA: blob}
         if extend_to is not None:
@@ -204,7 +204,7 @@ class MongoSessions(RecordSessionModule):
             result = await collection.update_one({doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": changes})
         return bool(result.matched_count)
 
-    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
         # One single-document update: the old ID stops matching at the very
         # moment the new one starts to, and of concurrent moves only the first
         # still finds the old ID. The expiry is left untouched. On a cluster
@@ -217,17 +217,17 @@ class MongoSessions(RecordSessionModule):
             )
         return bool(result.matched_count)
 
-    async def _remove(self, raw_id: str) -> None:
+    async def remove_record(self, raw_id: str) -> None:
         collection = await self._ready("delete")
         with guarded("delete", self.timeout):
             await collection.delete_one({doc.SESSION_ID: raw_id})
 
-    async def _remove_key(self, session_key: str) -> None:
+    async def remove_key_records(self, session_key: str) -> None:
         collection = await self._ready("clear")
         with guarded("clear", self.timeout):
             await collection.delete_many({doc.SESSION_KEY: doc.key_value(session_key)})
 
-    async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
+    async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         collection = await self._ready("list")
         query = {doc.SESSION_KEY: doc.key_value(session_key), **doc.live(now)}
         with guarded("list", self.timeout):
@@ -235,7 +235,7 @@ class MongoSessions(RecordSessionModule):
             documents = await cursor.to_list(None)
         return [doc.to_record(document) for document in documents]
 
-    async def _purge(self, now: float, limit: int) -> int:
+    async def purge_records(self, now: float, limit: int) -> int:
         # delete_many takes no limit: pick a batch over the expiry index, then
         # delete exactly those, unless one was extended meanwhile.
         collection = await self._ready("purge")

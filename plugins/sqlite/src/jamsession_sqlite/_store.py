@@ -208,7 +208,7 @@ class SqliteSessions(RecordSessionModule):
 
     # -- the storage primitives ---------------------------------------------------------
 
-    async def _insert(self, record: StoredSession) -> None:
+    async def insert_record(self, record: StoredSession) -> None:
         await self._commit.run(
             statements.INSERT,
             record.raw_id,
@@ -219,35 +219,35 @@ class SqliteSessions(RecordSessionModule):
             record.expires_at,
         )
 
-    async def _fetch(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+    async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         if extend_to is None:
             rows = await self._commit.run(statements.FETCH, raw_id, now)
         else:
             rows = await self._commit.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
         return rows[0][0] if rows else None
 
-    async def _replace(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+    async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         changed: int = await self._commit.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
         return changed == 1
 
-    async def _move(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
         changed: int = await self._commit.run(statements.MOVE, new_raw_id, now, raw_id, now)
         return changed == 1
 
-    async def _remove(self, raw_id: str) -> None:
+    async def remove_record(self, raw_id: str) -> None:
         await self._commit.run(statements.REMOVE, raw_id)
 
-    async def _remove_key(self, session_key: str) -> None:
+    async def remove_key_records(self, session_key: str) -> None:
         await self._commit.run(statements.REMOVE_KEY, _key_bytes(session_key))
 
-    async def _list_key(self, session_key: str, now: float) -> list[StoredSession]:
+    async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         rows = await self._commit.run(statements.LIST_KEY, _key_bytes(session_key), now)
         return [
             StoredSession(raw_id, session_key, blob, created_at, expires_at)
             for raw_id, blob, created_at, expires_at in rows
         ]
 
-    async def _purge(self, now: float, limit: int) -> int:
+    async def purge_records(self, now: float, limit: int) -> int:
         removed: int = await self._commit.run(statements.PURGE, now, limit)
         return removed
 
