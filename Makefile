@@ -2,8 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml examples/*/pyproject.toml)))
-SOURCES := core/src $(wildcard plugins/*/src examples/*/src)
+PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml integrations/*/pyproject.toml examples/*/pyproject.toml)))
+SOURCES := core/src $(wildcard plugins/*/src integrations/*/src examples/*/src)
 
 .PHONY: demo test lint types pytest docs docs-serve stress bench clean redis-server
 
@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt benchmarks/requirements.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml examples/*/pyproject.toml)
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt benchmarks/requirements.txt $(wildcard core/pyproject.toml plugins/*/pyproject.toml integrations/*/pyproject.toml examples/*/pyproject.toml)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r benchmarks/requirements.txt \
 		$(foreach p,$(PACKAGES),-e $(p))
 	touch $@
