@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml integrations/*/pyproject.toml examples/*/pyproject.toml)))
 SOURCES := core/src $(wildcard plugins/*/src integrations/*/src examples/*/src)
 
-.PHONY: demo test lint types pytest docs docs-serve stress bench clean redis-server
+.PHONY: demo test lint types pytest docs docs-serve stress bench clean redis-server chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: $(VENV)/.installed
 types: $(VENV)/.installed
 	$(BIN)/mypy $(SOURCES) benchmarks
 
-pytest: $(VENV)/.installed redis-server
+pytest: $(VENV)/.installed redis-server chromium
 	$(BIN)/pytest -m "not slow"
 
 # The Redis example's tests run against a real server from Debian's package; where it
@@ -38,6 +38,13 @@ redis-server:
 	 $$S apt-get install -y -qq redis-server >/dev/null 2>&1 \
 	 || { $$S apt-get update -qq && $$S apt-get install -y -qq redis-server >/dev/null; } \
 	 || echo "redis-server unavailable: the Redis example's tests will be skipped"; }
+
+# The web tests drive Debian's headless Chromium; where it cannot be installed they skip, saying why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	 $$S apt-get install -y -qq chromium >/dev/null 2>&1 \
+	 || { $$S apt-get update -qq && $$S apt-get install -y -qq chromium >/dev/null; } \
+	 || echo "chromium unavailable: the web browser test will be skipped"; }
 
 docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site

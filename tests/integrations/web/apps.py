@@ -1,0 +1,270 @@
+"""The test app, written once as framework-free handlers, and one builder per framework.
+
+Each handler takes the request's session (or sessions) and its query
+parameters and returns ``(status, json body)`` or a redirect. A framework
+joins the shared suite by adding a builder here and a parameter to the
+``framework`` fixture in ``conftest.py``.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jamsession_web import Session, SessionConfig
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    redirect: str | None = None
+    stream: bool = False
+
+
+Handler = Callable[[Session, dict[str, str], bytes], Awaitable[Reply]]
+
+
+async def read(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    return Reply(body={"user": session.user_key, "data": dict(session)})
+
+
+async def set_value(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session[query["key"]] = query.get("value", "")
+    return Reply(body={"ok": True})
+
+
+async def append(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session.setdefault(query["key"], []).append(query.get("value", ""))
+    return Reply(body={"ok": True})
+
+
+async def delete(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    del session[query["key"]]
+    return Reply(body={"ok": True})
+
+
+async def clear(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session.clear()
+    return Reply(body={"ok": True})
+
+
+async def set_then_raise(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session[query["key"]] = "lost"
+    raise RuntimeError("the handler failed")
+
+
+async def set_then_fail(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session[query["key"]] = "lost"
+    return Reply(status=503, body={"ok": False})
+
+
+async def set_then_stream(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session[query["key"]] = query.get("value", "")
+    return Reply(body=["chunk-1", "chunk-2"], stream=True)
+
+
+async def slow_set(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    # Loaded before the wait, saved after: overlapping calls race on the same stored session.
+    _ = dict(session)
+    await asyncio.sleep(float(query.get("delay", "0.3")))
+    session[query["key"]] = query.get("value", "")
+    return Reply(body={"ok": True})
+
+
+async def login(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    keep = [key for key in query.get("keep", "").split(",") if key]
+    await session.login(query["user"], keep=keep)
+    if "then_key" in query:
+        session[query["then_key"]] = query.get("then_value", "")
+    return Reply(body={"user": session.user_key})
+
+
+async def logout(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    await session.logout()
+    return Reply(body={"user": session.user_key})
+
+
+async def logout_everywhere(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    await session.logout_everywhere()
+    return Reply(body={"user": session.user_key})
+
+
+async def devices(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    return Reply(
+        body=[
+            {"handle": d.handle, "current": d.current, "user_agent": d.user_agent}
+            for d in await session.devices()
+        ]
+    )
+
+
+async def revoke(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    return Reply(body={"ended": await session.revoke(query["handle"])})
+
+
+async def csrf(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    return Reply(body={"token": session.csrf_token})
+
+
+async def echo_body(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    return Reply(body={"body": body.decode()})
+
+
+async def flash(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    session.flash(query["message"], query.get("category", "message"))
+    return Reply(redirect="/flashes")
+
+
+async def flashes(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    return Reply(body=[[f.category, f.message] for f in session.pop_flashes()])
+
+
+#: path -> (methods, handler, name of the session it uses)
+ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
+    "/read": (["GET"], read, "session"),
+    "/set": (["GET", "POST"], set_value, "session"),
+    "/append": (["GET"], append, "session"),
+    "/delete": (["GET"], delete, "session"),
+    "/clear": (["GET"], clear, "session"),
+    "/raise": (["GET"], set_then_raise, "session"),
+    "/fail": (["GET"], set_then_fail, "session"),
+    "/stream": (["GET"], set_then_stream, "session"),
+    "/slow": (["GET"], slow_set, "session"),
+    "/login": (["POST"], login, "session"),
+    "/logout": (["POST"], logout, "session"),
+    "/logout-everywhere": (["POST"], logout_everywhere, "session"),
+    "/devices": (["GET"], devices, "session"),
+    "/revoke": (["POST"], revoke, "session"),
+    "/csrf": (["GET"], csrf, "session"),
+    "/echo": (["POST"], echo_body, "session"),
+    "/flash": (["POST"], flash, "session"),
+    "/flashes": (["GET"], flashes, "session"),
+    "/admin/read": (["GET"], read, "admin"),
+    "/admin/set": (["GET"], set_value, "admin"),
+}
+
+
+async def chunks(items: list[str]) -> AsyncIterator[bytes]:
+    for item in items:
+        yield item.encode()
+
+
+AppBuilder = Callable[[Sequence[SessionConfig]], Any]
+
+
+def build_starlette(configs: Sequence[SessionConfig]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    from jamsession_web.starlette import SessionMiddleware, get_session
+
+    def endpoint(handler: Handler, name: str) -> Callable[[Request], Awaitable[Any]]:
+        async def run(request: Request) -> Any:
+            session = await get_session(request, name)
+            reply = await handler(session, dict(request.query_params), await request.body())
+            if reply.redirect is not None:
+                return RedirectResponse(reply.redirect, status_code=303)
+            if reply.stream:
+                return StreamingResponse(chunks(reply.body), media_type="text/plain")
+            return JSONResponse(reply.body, status_code=reply.status)
+
+        return run
+
+    async def noop(request: Request) -> Any:
+        return PlainTextResponse("ok")
+
+    async def auto(request: Request) -> Any:
+        # request.session, as a third-party library would use it, with no await first.
+        request.session["auto"] = "yes"
+        return JSONResponse({"data": dict(request.session)})
+
+    async def unloaded(request: Request) -> Any:
+        return JSONResponse({"data": dict(request.session)})
+
+    async def ws(websocket: WebSocket) -> None:
+        session = await get_session(websocket)
+        session["ws"] = "before accept"
+        await websocket.accept()
+        await websocket.send_json({"user": session.user_key, "data": dict(session)})
+        await websocket.close()
+
+    routes: list[Any] = [
+        Route(path, endpoint(handler, name), methods=list(methods))
+        for path, (methods, handler, name) in ROUTES.items()
+    ]
+    routes += [
+        Route("/noop", noop),
+        Route("/auto/read", auto),
+        Route("/unloaded", unloaded),
+        WebSocketRoute("/ws", ws),
+    ]
+    middleware = [Middleware(SessionMiddleware, config=config) for config in configs]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
+    from typing import Annotated
+
+    from fastapi import Depends, FastAPI, Request, WebSocket
+    from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+
+    from jamsession_web.fastapi import SessionDep, SessionMiddleware, session_dependency
+
+    app = FastAPI()
+    for config in configs:
+        app.add_middleware(SessionMiddleware, config=config)
+    admin = Annotated[Session, Depends(session_dependency("admin"))]
+
+    def respond(reply: Reply) -> Any:
+        if reply.redirect is not None:
+            return RedirectResponse(reply.redirect, status_code=303)
+        if reply.stream:
+            return StreamingResponse(chunks(reply.body), media_type="text/plain")
+        return JSONResponse(reply.body, status_code=reply.status)
+
+    def register(path: str, methods: Sequence[str], handler: Handler, name: str) -> None:
+        if name == "admin":
+
+            async def run_admin(request: Request, session: admin) -> Any:
+                return respond(await handler(session, dict(request.query_params), await request.body()))
+
+            app.add_api_route(path, run_admin, methods=list(methods))
+        else:
+
+            async def run(request: Request, session: SessionDep) -> Any:
+                return respond(await handler(session, dict(request.query_params), await request.body()))
+
+            app.add_api_route(path, run, methods=list(methods))
+
+    for path, (methods, handler, name) in ROUTES.items():
+        register(path, methods, handler, name)
+
+    @app.get("/noop")
+    async def noop() -> Any:
+        return PlainTextResponse("ok")
+
+    @app.get("/auto/read")
+    async def auto(request: Request) -> Any:
+        request.session["auto"] = "yes"
+        return JSONResponse({"data": dict(request.session)})
+
+    @app.get("/unloaded")
+    async def unloaded(request: Request) -> Any:
+        return JSONResponse({"data": dict(request.session)})
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket, session: SessionDep) -> None:
+        session["ws"] = "before accept"
+        await websocket.accept()
+        await websocket.send_json({"user": session.user_key, "data": dict(session)})
+        await websocket.close()
+
+    return app
+
+
+BUILDERS: dict[str, AppBuilder] = {"starlette": build_starlette, "fastapi": build_fastapi}
