@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml integrations/*/pyproject.toml examples/*/pyproject.toml)))
 SOURCES := core/src $(wildcard plugins/*/src integrations/*/src examples/*/src)
 
-.PHONY: demo test lint types pytest docs docs-serve stress bench clean redis-server chromium
+.PHONY: example-fastapi demo test lint types pytest docs docs-serve stress bench clean redis-server chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.installed: $(BIN)/python requirements-dev.txt benchmarks/requirements.t
 
 demo: $(VENV)/.installed
 	$(BIN)/jamsession demo
+
+# The FastAPI example app (examples/fastapi-app/) on http://127.0.0.1:8000.
+example-fastapi: $(VENV)/.installed
+	$(BIN)/python examples/fastapi-app/app.py
 
 test: lint types pytest docs
 
