@@ -68,6 +68,41 @@ MOVE = Statement(
     writes=True,
     returns=Returns.ROWCOUNT,
 )
+# The whole record, for load; an extending read sets the expiry and returns it.
+FETCH_FULL = Statement(
+    "SELECT session_key, data, created_at, expires_at FROM sessions"
+    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    writes=False,
+    returns=Returns.ROWS,
+)
+FETCH_FULL_EXTENDING = Statement(
+    "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
+    " RETURNING session_key, data, created_at, expires_at",
+    writes=True,
+    returns=Returns.ROWS,
+)
+# Compare-and-swap in one statement, which tells "changed" from "gone": a live
+# row is always matched, written over only if its data is exactly the expected
+# bytes (?1), and returns whether its data is now the new bytes (?2). No row:
+# no live session. SET expressions all read the row as it was.
+SWAP = Statement(
+    "UPDATE sessions SET"
+    " data = CASE WHEN data = ?1 THEN ?2 ELSE data END,"
+    " updated_at = CASE WHEN data = ?1 THEN ?3 ELSE updated_at END,"
+    " expires_at = CASE WHEN data = ?1 THEN coalesce(?4, expires_at) ELSE expires_at END"
+    " WHERE id = ?5 AND (expires_at IS NULL OR expires_at > ?3)"
+    " RETURNING data = ?2",
+    writes=True,
+    returns=Returns.ROWS,
+)
+# A move that also gives the row another session key and/or data (a login):
+# still one statement, so the old ID dies as the new one comes to life.
+MOVE_REPLACING = Statement(
+    "UPDATE sessions SET id = ?, updated_at = ?, session_key = coalesce(?, session_key),"
+    " data = coalesce(?, data) WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
 REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Returns.NOTHING)
 REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
 # Unordered: list_sessions sorts, and the key index alone answers this.

@@ -1,0 +1,41 @@
+"""``SessionEntry``: one session as read by ``load``, with what a web layer needs to know of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEntry:
+    """A live session with its metadata, as :meth:`~jamsession.RecordSessionModule.load` reads it.
+
+    Attributes:
+        data: The session's data; a fresh dict the caller may change.
+        session_key: The key (usually the user) the session belongs to.
+        handle: The session's stable, non-secret name: the one
+            :meth:`~jamsession.RecordSessionModule.list_sessions` gives it,
+            so ``entry.handle == info.handle`` picks the caller's own session
+            out of a listing. It logs no one in.
+        created_at: When the session was created (Unix seconds).
+        expires_at: When it expires (Unix seconds), sliding expiry applied;
+            ``None`` when it never does. A cookie's ``Max-Age`` follows from it.
+        needs_reissue: The token was encrypted under an older key than the
+            newest: hand the client a token made under the newest, with
+            :meth:`~jamsession.RecordSessionModule.rework`, before that key is retired.
+
+    An entry also holds, privately, the stored bytes it was read from: passed
+    as ``expected`` to :meth:`~jamsession.RecordSessionModule.patch`, they are
+    what the patch compares the stored session against. Its repr leaves out
+    the data.
+
+    .. versionadded:: 0.2
+    """
+
+    data: dict[str, Any] = field(repr=False)
+    session_key: str
+    handle: str
+    created_at: float
+    expires_at: float | None
+    needs_reissue: bool = False
+    _blob: bytes = field(default=b"", repr=False, compare=False)
