@@ -70,7 +70,11 @@ def counting(cls: type[RecordSessionModule]) -> type[RecordSessionModule]:
     def writes(self: Any) -> int:
         return sum(n for name, n in self.primitives.items() if not name.startswith(("fetch", "list")))
 
-    namespace.update(reset=reset, writes=writes)
+    def construct(self: Any, *args: Any, **kwargs: Any) -> None:
+        super(counting_cls, self).__init__(*args, **kwargs)
+        self.reset()
+
+    namespace.update(__init__=construct, reset=reset, writes=writes)
     counting_cls = type(f"Counting{cls.__name__}", (cls,), namespace)
     return counting_cls
 

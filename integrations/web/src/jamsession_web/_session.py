@@ -13,6 +13,7 @@ from jamsession import InvalidSessionKeyError, JamSessionNotFound
 from jamsession_web._errors import ResponseStartedError, SessionNotLoadedError
 
 if TYPE_CHECKING:
+    from jamsession import SessionEntry
     from jamsession_web._config import SessionConfig
 
 #: Keys the web layer keeps in the stored data beside the app's own; hidden from the mapping.
@@ -85,7 +86,7 @@ class Session(MutableMapping[str, Any]):
         self._user_agent = user_agent
         self._loaded = False
         self._committed = False
-        self._entry: Any = None  # the live session as loaded, for compare-and-set
+        self._entry: SessionEntry | None = None  # the live session as loaded, for compare-and-set
         self._live: str | None = None  # the token of the live session behind this handle
         self._data: dict[str, Any] = {}
         self._baseline = b""  # the serialized data as loaded or last saved; b"" when nothing is stored

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from jamsession import BaseEncoder
+    from jamsession import BaseEncoder, SessionEntry, SessionInfo
 
 
 class EntryStore(Protocol):
@@ -14,7 +14,7 @@ class EntryStore(Protocol):
 
     serializer: type[BaseEncoder] | BaseEncoder
 
-    async def load(self, session_id: str) -> Any: ...
+    async def load(self, session_id: str) -> SessionEntry | None: ...
 
     async def create(self, session_key: str, data: dict[str, Any]) -> str: ...
 
@@ -24,8 +24,8 @@ class EntryStore(Protocol):
         changes: Mapping[str, Any],
         removed: Collection[str] = (),
         *,
-        expected: Any = None,
-    ) -> Any: ...
+        expected: SessionEntry | None = None,
+    ) -> SessionEntry: ...
 
     async def rework(
         self, session_id: str, *, session_key: str | None = None, data: dict[str, Any] | None = None
@@ -35,7 +35,7 @@ class EntryStore(Protocol):
 
     async def clear(self, session_key: str) -> None: ...
 
-    async def list_sessions(self, session_key: str) -> list[Any]: ...
+    async def list_sessions(self, session_key: str) -> list[SessionInfo]: ...
 
     async def revoke(self, session_key: str, handle: str) -> bool: ...
 
