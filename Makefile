@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml integrations/*/pyproject.toml examples/*/pyproject.toml)))
 SOURCES := core/src $(wildcard plugins/*/src integrations/*/src examples/*/src)
 
-.PHONY: example-fastapi demo test lint types pytest docs docs-serve stress bench clean redis-server chromium
+.PHONY: example-fastapi demo test lint types pytest docs docs-serve stress bench clean redis-server chromium wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,7 +32,7 @@ lint: $(VENV)/.installed
 types: $(VENV)/.installed
 	$(BIN)/mypy $(SOURCES) benchmarks
 
-pytest: $(VENV)/.installed redis-server chromium
+pytest: $(VENV)/.installed redis-server chromium wrk
 	$(BIN)/pytest -m "not slow"
 
 # The Redis example's tests run against a real server from Debian's package; where it
@@ -50,6 +50,13 @@ chromium:
 	 || { $$S apt-get update -qq && $$S apt-get install -y -qq chromium >/dev/null; } \
 	 || echo "chromium unavailable: the web browser test will be skipped"; }
 
+# The end-to-end HTTP benchmark's load generator (Debian's wrk).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	 $$S apt-get install -y -qq wrk >/dev/null 2>&1 \
+	 || { $$S apt-get update -qq && $$S apt-get install -y -qq wrk >/dev/null; } \
+	 || echo "wrk unavailable: the web benchmark will be skipped"; }
+
 docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
@@ -57,7 +64,7 @@ docs-serve: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # Every backend against its raw driver and peer libraries; results in benchmarks/results/.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed redis-server wrk
 	$(BIN)/python -m benchmarks
 
 stress: $(VENV)/.installed

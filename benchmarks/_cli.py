@@ -31,7 +31,7 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "plots")
+SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "web", "plots")
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -84,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="jamsession-bench-") as workdir:
         run = _run(settings, args.backends, args.sections, Path(workdir))
+        if "web" in args.sections:
+            from benchmarks import web_http
+
+            web = web_http.run(web_http.WEB_SETTINGS[settings.name], Path(workdir))
+            run.skipped += [*web.skipped, *web.invalid]
+            print(web_http.write(web, args.output))
     targets = evaluate(run)
     plots = "plots" in args.sections and importlib.util.find_spec("matplotlib") is not None
     if "plots" in args.sections and not plots:

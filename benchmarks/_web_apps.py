@@ -1,0 +1,213 @@
+"""The apps of the end-to-end HTTP benchmark, one per session layer, each served alone by uvicorn.
+
+Run as ``python -m benchmarks._web_apps SUBJECT PORT_FILE WORKDIR [REDIS_URL]``: serves
+the subject on 127.0.0.1 (one worker, uvloop and httptools when installed)
+and writes the port it got to PORT_FILE once it accepts connections.
+
+Every app has the same three routes. ``/new?n=N`` starts a session holding a
+user name and a counter (the benchmark makes its live sessions this way);
+``/read`` answers the counter, or 404 when the request has no session;
+``/write`` adds one to it. Each layer is used as its documentation shows.
+"""
+
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+SUBJECTS = (
+    "none",
+    "starlette-signed",
+    "starsessions-memory",
+    "starsessions-redis",
+    "litestar-memory",
+    "litestar-redis",
+    "jamsession-memory",
+    "jamsession-sqlite-crypt",
+)
+#: Seconds every session lives, in every layer.
+LIFETIME = 3600
+
+
+def build(subject: str, workdir: Path, redis_url: str | None) -> Any:
+    if subject.startswith("litestar"):
+        return _litestar(subject, redis_url)
+    return _starlette(subject, workdir, redis_url)
+
+
+def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    middleware: list[Middleware] = []
+    if subject == "none":
+
+        async def session_of(request: Request) -> Any:
+            return {"count": 0}
+
+    elif subject == "starlette-signed":
+        from starlette.middleware.sessions import SessionMiddleware
+
+        middleware.append(Middleware(SessionMiddleware, secret_key="benchmark-" * 4, max_age=LIFETIME))
+
+        async def session_of(request: Request) -> Any:
+            return request.session
+
+    elif subject.startswith("starsessions"):
+        from starsessions import SessionMiddleware as StarSessions
+        from starsessions import load_session
+        from starsessions.stores.base import SessionStore
+
+        store: SessionStore
+        if subject == "starsessions-redis":
+            from starsessions.stores.redis import RedisStore
+
+            store = RedisStore(url=redis_url)
+        else:
+            from starsessions.stores.memory import InMemoryStore
+
+            store = InMemoryStore()
+        middleware.append(Middleware(StarSessions, store=store, lifetime=LIFETIME, cookie_https_only=False))
+
+        async def session_of(request: Request) -> Any:
+            await load_session(request)
+            return request.session
+
+    else:
+        import jamsession
+        from jamsession_web.starlette import SessionConfig, get_session
+        from jamsession_web.starlette import SessionMiddleware as JamSessions
+
+        if subject == "jamsession-memory":
+            sessions = jamsession.open("memory", default_ttl=LIFETIME)
+        else:
+            sessions = jamsession.open(
+                "sqlite",
+                path=workdir / f"web-{subject}.db",
+                is_session_crypt=True,
+                session_aes_secret=jamsession.generate_key(),
+                default_ttl=LIFETIME,
+            )
+        middleware.append(Middleware(JamSessions, config=SessionConfig(sessions, csrf=False)))
+
+        async def session_of(request: Request) -> Any:
+            return await get_session(request)
+
+    async def new(request: Request) -> Response:
+        session = await session_of(request)
+        session["user"] = "user-" + request.query_params.get("n", "0")
+        session["count"] = 0
+        return PlainTextResponse("0")
+
+    async def read(request: Request) -> Response:
+        count = (await session_of(request)).get("count")
+        if count is None:
+            return PlainTextResponse("no session", status_code=404)
+        return PlainTextResponse(str(count))
+
+    async def write(request: Request) -> Response:
+        session = await session_of(request)
+        count = session.get("count")
+        if count is None:
+            return PlainTextResponse("no session", status_code=404)
+        session["count"] = count + 1
+        return PlainTextResponse(str(count + 1))
+
+    routes = [Route("/new", new), Route("/read", read), Route("/write", write)]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _litestar(subject: str, redis_url: str | None) -> Any:
+    from litestar import Litestar, Request, get
+    from litestar.middleware.session.server_side import ServerSideSessionConfig
+    from litestar.response import Response
+    from litestar.stores.base import Store
+
+    store: Store
+    if subject == "litestar-redis":
+        from litestar.stores.redis import RedisStore
+
+        assert redis_url is not None
+        store = RedisStore.with_client(url=redis_url)
+    else:
+        from litestar.stores.memory import MemoryStore
+
+        store = MemoryStore()
+
+    @get("/new")
+    async def new(request: Request[Any, Any, Any], n: str = "0") -> Response[str]:
+        request.set_session({"user": "user-" + n, "count": 0})
+        return Response("0", media_type="text/plain")
+
+    @get("/read")
+    async def read(request: Request[Any, Any, Any]) -> Response[str]:
+        count = request.session.get("count")
+        if count is None:
+            return Response("no session", status_code=404, media_type="text/plain")
+        return Response(str(count), media_type="text/plain")
+
+    @get("/write")
+    async def write(request: Request[Any, Any, Any]) -> Response[str]:
+        count = request.session.get("count")
+        if count is None:
+            return Response("no session", status_code=404, media_type="text/plain")
+        request.session["count"] = count + 1
+        return Response(str(count + 1), media_type="text/plain")
+
+    config = ServerSideSessionConfig(max_age=LIFETIME)
+    return Litestar(
+        route_handlers=[new, read, write], middleware=[config.middleware], stores={"sessions": store}
+    )
+
+
+async def serve(subject: str, port_file: Path, workdir: Path, redis_url: str | None) -> None:
+    import importlib.util
+
+    import uvicorn
+
+    fast = (
+        importlib.util.find_spec("uvloop") is not None and importlib.util.find_spec("httptools") is not None
+    )
+    config = uvicorn.Config(
+        build(subject, workdir, redis_url),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http="httptools" if fast else "h11",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            return
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    port_file.write_text(str(port))  # noqa: ASYNC240 - once, at start-up, before any request
+    await task
+
+
+def main(argv: list[str]) -> None:
+    subject, port_file, workdir = argv[0], Path(argv[1]), Path(argv[2])
+    redis_url = argv[3] if len(argv) > 3 else None
+    if subject not in SUBJECTS:
+        raise SystemExit(f"unknown subject {subject!r}: one of {', '.join(SUBJECTS)}")
+    try:
+        import uvloop
+    except ImportError:
+        runner: Any = asyncio.run
+    else:
+        runner = uvloop.run
+    # uvicorn shuts down gracefully on the benchmark's SIGINT, then raises it again.
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(serve(subject, port_file, workdir, redis_url))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
