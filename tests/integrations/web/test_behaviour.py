@@ -519,3 +519,15 @@ def test_a_store_without_entries_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="supports_entries"):
         SessionConfig(WithoutEntries())
+
+
+def test_only_the_cookie_of_that_exact_name_is_read(serve: Serve, browser_for: BrowserFor) -> None:
+    store = make_store()
+    server = serve(config(store))
+    client = browser_for(server)
+    client.get("/set?key=a&value=1")
+    token = client.jar["session"]
+    other = browser_for(server)
+    for header in (f"xsession=nope; session={token}", f"session={token};other=1", f'a=b;  session="{token}"'):
+        assert {"user": None, "data": {"a": "1"}} == other.get("/read", headers={"cookie": header}).json()
+    assert {"user": None, "data": {}} == other.get("/read", headers={"cookie": f"xsession={token}"}).json()

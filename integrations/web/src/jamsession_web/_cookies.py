@@ -21,15 +21,17 @@ def find_cookie(header: str, name: str) -> str | None:
     The first one wins: browsers send cookies with longer paths first, and a
     value that cannot be a cookie value is treated as absent.
     """
-    if name not in header:
-        return None
-    for part in header.split(";"):
-        key, sep, value = part.partition("=")
-        if sep and key.strip() == name:
-            value = value.strip()
+    prefix = name + "="
+    start = header.find(prefix)
+    while start != -1:
+        if start == 0 or header[start - 1] in " ;\t":
+            start += len(prefix)
+            end = header.find(";", start)
+            value = (header[start:] if end == -1 else header[start:end]).strip()
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
             return value if value and _VALUE.fullmatch(value) else None
+        start = header.find(prefix, start + 1)
     return None
 
 

@@ -23,6 +23,8 @@ FLASH_KEY = RESERVED_PREFIX + "flash"
 DEVICE_KEY = RESERVED_PREFIX + "device"
 #: How much of a User-Agent header is kept to describe a device.
 _USER_AGENT_LIMIT = 256
+#: Values a caller cannot change in place.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,9 @@ class Session(MutableMapping[str, Any]):
         self._entry: SessionEntry | None = None  # the live session as loaded, for compare-and-set
         self._live: str | None = None  # the token of the live session behind this handle
         self._data: dict[str, Any] = {}
-        self._baseline = b""  # the serialized data as loaded or last saved; b"" when nothing is stored
+        # The data as loaded or last saved, serialized at the first access that could change it
+        # (an assignment, or handing out a mutable value); None while nothing could have.
+        self._baseline: bytes | None = None
         self._user_key: str | None = None
         self._expires_at: float | None = None
         # None: leave the client's cookie alone; "": expire it; a token: hand it out.
@@ -122,7 +126,6 @@ class Session(MutableMapping[str, Any]):
                 self._entry = entry
                 self._live = cookie
                 self._data = entry.data
-                self._baseline = self._dumps(entry.data)
                 key = entry.session_key
                 self._user_key = None if key == self._config.anonymous_key else key
                 self._expires_at = entry.expires_at
@@ -142,17 +145,23 @@ class Session(MutableMapping[str, Any]):
         self._require_loaded()
         if isinstance(key, str) and key.startswith(RESERVED_PREFIX):
             raise KeyError(key)
-        return self._data[key]
+        value = self._data[key]
+        if type(value) not in _IMMUTABLE and self._baseline is None:
+            # The caller may change it in place: remember the data as it was.
+            self._baseline = self._dumps(self._data)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._require_loaded()
         _check_key(key)
+        self._touch()
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
         self._require_loaded()
         if isinstance(key, str) and key.startswith(RESERVED_PREFIX):
             raise KeyError(key)
+        self._touch()
         del self._data[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -170,6 +179,7 @@ class Session(MutableMapping[str, Any]):
     def clear(self) -> None:
         """Remove the app's keys (the CSRF token and flashes stay)."""
         self._require_loaded()
+        self._touch()
         for key in [key for key in self._data if not key.startswith(RESERVED_PREFIX)]:
             del self._data[key]
 
@@ -259,7 +269,7 @@ class Session(MutableMapping[str, Any]):
         self._live = None
         self._entry = None
         self._data = {}
-        self._baseline = b""
+        self._baseline = None
         self._user_key = None
         self._expires_at = None
         self._send_cookie = "" if (self._cookie is not None or self._send_cookie) else None
@@ -309,12 +319,14 @@ class Session(MutableMapping[str, Any]):
     def flash(self, message: str, category: str = "message") -> None:
         """Keep ``message`` for the next page that calls :meth:`pop_flashes`."""
         self._require_loaded()
+        self._touch()
         pending = self._data.get(FLASH_KEY)
         self._data[FLASH_KEY] = [*(pending or ()), [str(category), str(message)]]
 
     def pop_flashes(self) -> list[Flash]:
         """The pending flash messages, oldest first, removed from the session."""
         self._require_loaded()
+        self._touch()
         pending = self._data.pop(FLASH_KEY, None) or ()
         return [Flash(str(message), str(category)) for category, message in pending]
 
@@ -327,6 +339,7 @@ class Session(MutableMapping[str, Any]):
         self._require_loaded()
         token = self._data.get(CSRF_KEY)
         if not isinstance(token, str):
+            self._touch()
             token = self._data[CSRF_KEY] = _new_csrf_token()
         return token
 
@@ -343,6 +356,10 @@ class Session(MutableMapping[str, Any]):
     def _require_open(self, what: str) -> None:
         if self._committed:
             raise ResponseStartedError(f"{what} after the response started: the cookie can no longer be sent")
+
+    def _touch(self) -> None:
+        if self._baseline is None:
+            self._baseline = self._dumps(self._data)
 
     def _dumps(self, data: dict[str, Any]) -> bytes:
         return self._config.store.serializer.dumps(data)
@@ -371,9 +388,12 @@ class Session(MutableMapping[str, Any]):
             await self._save(new_cookie_allowed=False)
 
     async def _save(self, *, new_cookie_allowed: bool) -> None:
+        baseline = self._baseline
+        if baseline is None:
+            return  # nothing could have changed
         data = self._data
         current = self._dumps(data)
-        if current == self._baseline or (not self._baseline and not data):
+        if current == baseline or (self._live is None and not data):
             return
         store = self._config.store
         if self._live is not None:
@@ -382,7 +402,7 @@ class Session(MutableMapping[str, Any]):
                 await store.delete(self._live)
                 self._forget()
                 return
-            before = self._config.store.serializer.loads(self._baseline) if self._baseline else {}
+            before = self._config.store.serializer.loads(baseline)
             changes = {key: value for key, value in data.items() if self._differs(before, key, value)}
             removed = [key for key in before if key not in data]
             try:
