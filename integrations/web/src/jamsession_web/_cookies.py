@@ -6,8 +6,6 @@ import re
 
 #: RFC 6265 cookie-name characters (an HTTP token).
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: Characters a cookie value may hold unquoted; our tokens are URL-safe, so always within.
-_VALUE = re.compile(r"[!#-+\--:<-\[\]-~]*")
 
 
 def is_cookie_name(name: str) -> bool:
@@ -18,8 +16,7 @@ def is_cookie_name(name: str) -> bool:
 def find_cookie(header: str, name: str) -> str | None:
     """The value of the first cookie called ``name`` in a ``Cookie`` header, or ``None``.
 
-    The first one wins: browsers send cookies with longer paths first, and a
-    value that cannot be a cookie value is treated as absent.
+    The first one wins: browsers send cookies with longer paths first.
     """
     prefix = name + "="
     start = header.find(prefix)
@@ -30,7 +27,8 @@ def find_cookie(header: str, name: str) -> str | None:
             value = (header[start:] if end == -1 else header[start:end]).strip()
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
-            return value if value and _VALUE.fullmatch(value) else None
+            # The store decides whether it is a token: anything else reads as no session.
+            return value or None
         start = header.find(prefix, start + 1)
     return None
 
