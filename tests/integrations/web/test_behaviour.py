@@ -340,19 +340,16 @@ def test_cookie_defaults(serve: Serve, browser_for: BrowserFor) -> None:
 def test_max_age_follows_the_store_expiry_at_login(serve: Serve, browser_for: BrowserFor) -> None:
     now = [1000.0]
     store = make_store(default_ttl=600, clock=lambda: now[0])
-    client = browser_for(serve(config(store)))
+    server = serve(config(store))
+    client = browser_for(server)
     client.get("/set?key=a&value=1")
     assert "Max-Age=600" in client.set_cookies[0]
     now[0] += 100
     client.post("/login?user=ann")
     # The store carries the session's absolute expiry over at login; the cookie says the same.
     max_age = int(re.search(r"Max-Age=(\d+)", client.set_cookies[0]).group(1))  # type: ignore[union-attr]
-    expires_at = [info.expires_at for info in asyncio.run(_list(store, "ann"))]
+    expires_at = [info.expires_at for info in server.call(store.list_sessions("ann"))]
     assert [now[0] + max_age] == expires_at
-
-
-async def _list(store: Any, key: str) -> Any:
-    return await store.list_sessions(key)
 
 
 def test_host_prefix_partitioned_and_session_only(serve: Serve, browser_for: BrowserFor) -> None:
