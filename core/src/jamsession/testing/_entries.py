@@ -317,6 +317,31 @@ class EntryConformance:
             listed = {i: len(await entries.list_sessions(f"user{i}")) for i in range(8)}
             assert {i: int(i == index) for i in range(8)} == listed
 
+    async def test_a_patch_racing_a_move_lands_before_it_or_not_at_all(
+        self, store: BaseAsyncSessionModule
+    ) -> None:
+        entries = _entries(store)
+        for round_ in range(6):
+            token = await entries.create("anonymous", {"n": round_})
+            entry = await entries.load(token)
+
+            async def patch(key: str, token: str = token, entry: Any = entry) -> bool:
+                try:
+                    await entries.patch(token, {key: True}, expected=entry)
+                except JamSessionNotFound:
+                    return False
+                return True
+
+            patched_first, moved, patched_late = await asyncio.gather(
+                patch("first"), entries.rework(token, session_key="alice"), patch("late")
+            )
+            data = await entries.get(moved)
+            # A patch that returned is in the moved session; one that did not, is nowhere.
+            assert {"n": round_} | {
+                k: True for k, ok in [("first", patched_first), ("late", patched_late)] if ok
+            } == data
+            assert await entries.get(token) is None
+
     # -- handles and revoke -------------------------------------------------------------
 
     async def test_handles_are_stable_and_match_the_entry(self, store: BaseAsyncSessionModule) -> None:
