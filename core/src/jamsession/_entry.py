@@ -21,8 +21,9 @@ class SessionEntry:
         expires_at: When it expires (Unix seconds), sliding expiry applied;
             ``None`` when it never does. A cookie's ``Max-Age`` follows from it.
         needs_reissue: The token was encrypted under an older key than the
-            newest: hand the client a token made under the newest, with
-            :meth:`~jamsession.RecordSessionModule.rework`, before that key is retired.
+            newest: hand the client a token made under the newest before that
+            key is retired, with ``rework(token, data=entry.data)``, which
+            also re-encrypts the stored data under the newest key.
 
     An entry also holds, privately, the stored bytes it was read from: passed
     as ``expected`` to :meth:`~jamsession.RecordSessionModule.patch`, they are

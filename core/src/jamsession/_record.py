@@ -304,7 +304,8 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
             entry = await store.load(token)
             if entry is not None and entry.needs_reissue:
-                token = await store.rework(token)  # a token under the newest key
+                # A token under the newest key, and the data re-encrypted under it too.
+                token = await store.rework(token, data=entry.data)
 
         .. versionadded:: 0.2
         """

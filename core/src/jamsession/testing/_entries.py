@@ -247,6 +247,33 @@ class EntryConformance:
         clock.advance(50)
         assert {"n": 2} == await entries.get(token)
 
+    async def test_swap_record_tells_replaced_changed_and_gone(self, store: BaseAsyncSessionModule) -> None:
+        from jamsession._record import RecordSessionModule
+
+        if not isinstance(store, RecordSessionModule):
+            pytest.skip(f"{type(store).__name__} does not use the storage primitives")
+        clock = _timed(store)
+        token = await store.create("alice", {"n": 1})
+        raw_id = store._resolve_session_id(token)
+        assert raw_id is not None
+        record = await store.fetch_full_record(raw_id, clock(), None)
+        assert record is not None
+        first, second = store._dump_data({"n": 2}), store._dump_data({"n": 3})
+        assert await store.swap_record(raw_id, second, first, clock(), None) is False
+        assert {"n": 1} == await store.get(token)
+        assert await store.swap_record(raw_id, record.blob, first, clock(), clock() + 600) is True
+        assert await store.swap_record(raw_id, record.blob, second, clock(), None) is False
+        assert {"n": 2} == await store.get(token)
+        after = await store.fetch_full_record(raw_id, clock(), None)
+        assert clock() + 600 == pytest.approx(after.expires_at, abs=_TIME_TOLERANCE)
+        clock.advance(601)
+        assert await store.swap_record(raw_id, first, second, clock(), None) is None
+        assert await store.fetch_full_record(raw_id, clock(), None) is None
+        clock.now -= 601
+        await store.delete(token)
+        assert await store.swap_record(raw_id, first, second, clock(), None) is None
+        assert await store.get(token) is None
+
     # -- rework to another key, with new data ----------------------------------------
 
     async def test_rework_moves_to_another_key_with_new_data(self, store: BaseAsyncSessionModule) -> None:
