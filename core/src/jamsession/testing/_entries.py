@@ -265,6 +265,7 @@ class EntryConformance:
         assert await store.swap_record(raw_id, record.blob, second, clock(), None) is False
         assert {"n": 2} == await store.get(token)
         after = await store.fetch_full_record(raw_id, clock(), None)
+        assert after is not None
         assert clock() + 600 == pytest.approx(after.expires_at, abs=_TIME_TOLERANCE)
         clock.advance(601)
         assert await store.swap_record(raw_id, first, second, clock(), None) is None
