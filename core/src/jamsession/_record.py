@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode
-from jamsession._entry import SessionEntry
+from jamsession._entry import SessionEntry, new_entry
 from jamsession._errors import (
     ConfigError,
     InvalidSessionKeyError,
@@ -160,7 +160,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """Return the whole live record, moving its expiry to ``extend_to`` when given.
 
         Like :meth:`fetch_record`, with the session key and times too; the
-        ``expires_at`` returned is the one stored once this call is done.
+        ``expires_at`` returned is the one stored once this call is done. The
+        record may be the backend's own: callers read it at once and never
+        change it.
 
         .. versionadded:: 0.2
         """
@@ -320,7 +322,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         data = self._load_or_none(record.blob)
         if data is None:
             return None
-        return SessionEntry(
+        return new_entry(
             data,
             record.session_key,
             session_handle(raw_id),
@@ -363,18 +365,16 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
         .. versionadded:: 0.2
         """
-        if not isinstance(changes, Mapping):
-            raise TypeError(
-                f"changes must be a mapping of top-level keys to values, not {type(changes).__name__}"
-            )
-        if isinstance(removed, (str, bytes)) or not isinstance(removed, Collection):
-            raise TypeError(f"removed must be a collection of top-level keys, not {type(removed).__name__}")
+        _check_changes(changes, removed)
         resolved = self._resolve_noting_age(session_id)
         if resolved is None:
             raise JamSessionNotFound("no such session")
         raw_id, stale = resolved
         handle = session_handle(raw_id)
-        record: StoredSession | None = None
+        # What an attempt builds on: the session key, stored bytes, creation and
+        # expiry, taken at once from the record read (which may be the store's
+        # own, changed in place later), and the data those bytes hold.
+        base: tuple[str, bytes, float, float | None] | None = None
         data: dict[str, Any] | None = None
         if expected is not None and expected.handle == handle:
             try:
@@ -382,35 +382,37 @@ class RecordSessionModule(BaseAsyncSessionModule):
             except SerializationError:
                 data = None  # not bytes this store wrote: read them instead
             else:
-                record = StoredSession(
-                    raw_id, expected.session_key, expected._blob, expected.created_at, expected.expires_at
-                )
+                base = (expected.session_key, expected._blob, expected.created_at, expected.expires_at)
         for _ in range(self.patch_attempts):
             now = self.clock()
-            if record is None or data is None:
+            if base is None or data is None:
                 record = await self.fetch_full_record(raw_id, now, None)
-                data = None if record is None else self._load_or_none(record.blob)
-                if record is None or data is None:
+                if record is None:
                     raise JamSessionNotFound("no such session")
+                base = (record.session_key, record.blob, record.created_at, record.expires_at)
+                data = self._load_or_none(record.blob)
+                if data is None:
+                    raise JamSessionNotFound("no such session")
+            session_key, stored, created_at, expires_at = base
             data.update(changes)
             for key in removed:
                 data.pop(key, None)
             blob = self._dump_data(data)
             extend_to = self._extension(now)
-            swapped = await self.swap_record(raw_id, record.blob, blob, now, extend_to)
+            swapped = await self.swap_record(raw_id, stored, blob, now, extend_to)
             if swapped:
-                return SessionEntry(
+                return new_entry(
                     data,
-                    record.session_key,
+                    session_key,
                     handle,
-                    record.created_at,
-                    record.expires_at if extend_to is None else extend_to,
+                    created_at,
+                    expires_at if extend_to is None else extend_to,
                     stale,
                     blob,
                 )
             if swapped is None:
                 raise JamSessionNotFound("no such session")
-            record = data = None  # changed meanwhile: read it again
+            base = data = None  # changed meanwhile: read it again
         raise SessionConflictError(self.patch_attempts)
 
     async def revoke(self, session_key: str, handle: str) -> bool:
@@ -494,6 +496,14 @@ class RecordSessionModule(BaseAsyncSessionModule):
             # The reason only: never the data, never the ID.
             self.logger.warning("unreadable session record skipped: %s", exc)
             return None
+
+
+def _check_changes(changes: object, removed: object) -> None:
+    if not isinstance(changes, Mapping):
+        raise TypeError(f"changes must map top-level keys to values, not {type(changes).__name__}")
+    # A str is a collection too, of its characters: surely not the keys meant.
+    if isinstance(removed, (str, bytes)) or not isinstance(removed, Collection):
+        raise TypeError(f"removed must be a collection of top-level keys, not {type(removed).__name__}")
 
 
 def _check_session_key(session_key: object) -> None:

@@ -258,11 +258,12 @@ class EntryConformance:
         assert raw_id is not None
         record = await store.fetch_full_record(raw_id, clock(), None)
         assert record is not None
+        stored = record.blob  # read at once: the record may be the store's own
         first, second = store._dump_data({"n": 2}), store._dump_data({"n": 3})
         assert await store.swap_record(raw_id, second, first, clock(), None) is False
         assert {"n": 1} == await store.get(token)
-        assert await store.swap_record(raw_id, record.blob, first, clock(), clock() + 600) is True
-        assert await store.swap_record(raw_id, record.blob, second, clock(), None) is False
+        assert await store.swap_record(raw_id, stored, first, clock(), clock() + 600) is True
+        assert await store.swap_record(raw_id, stored, second, clock(), None) is False
         assert {"n": 2} == await store.get(token)
         after = await store.fetch_full_record(raw_id, clock(), None)
         assert after is not None
