@@ -159,10 +159,23 @@ class RecordSessionModule(BaseAsyncSessionModule):
     ) -> StoredSession | None:
         """Return the whole live record, moving its expiry to ``extend_to`` when given.
 
-        Like :meth:`fetch_record`, with the session key and times too; the
-        ``expires_at`` returned is the one stored once this call is done. The
-        record may be the backend's own: callers read it at once and never
-        change it.
+        Like :meth:`fetch_record`, with the session key and times too: what
+        :meth:`load` reads.
+
+        Args:
+            raw_id: The session's raw ID.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), or ``None`` to leave it.
+
+        Returns:
+            The record, its ``expires_at`` the one stored once this call is
+            done, or ``None`` when no record is live. It may be the backend's
+            own: callers read it at once and never change it.
+
+        Example::
+
+            row = await db.fetchone(f"SELECT * FROM s WHERE id = ? AND {LIVE}", (raw_id, now))
+            return None if row is None else StoredSession(*row)
 
         .. versionadded:: 0.2
         """
@@ -177,11 +190,33 @@ class RecordSessionModule(BaseAsyncSessionModule):
     ) -> bool | None:
         """Compare-and-swap: replace a live record's blob only if it is exactly ``expected``.
 
-        Sets the expiry to ``extend_to`` too, when given, on success only.
-        Returns ``True`` when the blob was replaced, ``False`` when a live
-        record holds another blob (it changed since it was read), ``None``
-        when no record is live (it is gone). Atomic: of concurrent swaps from
-        one ``expected``, at most one returns ``True``.
+        What :meth:`patch` writes with. Atomic: of concurrent swaps from one
+        ``expected``, at most one returns ``True``.
+
+        Args:
+            raw_id: The session's raw ID.
+            expected: The bytes the caller read; the swap happens only if the
+                stored blob is exactly these.
+            blob: The new bytes.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), set only with the
+                blob, or ``None`` to leave it.
+
+        Returns:
+            ``True`` when the blob was replaced; ``False`` when a live record
+            holds other bytes (it changed since it was read: the caller reads
+            again); ``None`` when no record is live (it is gone, and stays so).
+
+        Example::
+
+            # One statement tells all three apart; SET expressions read the row as it was.
+            row = await db.fetchone(
+                "UPDATE s SET blob = CASE WHEN blob = ?1 THEN ?2 ELSE blob END, "
+                "exp = CASE WHEN blob = ?1 THEN coalesce(?3, exp) ELSE exp END "
+                f"WHERE id = ?4 AND (exp IS NULL OR exp > ?5) RETURNING blob = ?2",
+                (expected, blob, extend_to, raw_id, now),
+            )
+            return None if row is None else bool(row[0])
 
         .. versionadded:: 0.2
         """
@@ -199,10 +234,20 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """Atomically re-key a live record, keeping its expiry; ``False`` if none is live.
 
         When given, ``session_key`` and ``blob`` replace the record's in the
-        same step: once it returns ``True``, the old ID is dead and the new
-        one is live with its new key and blob, never anything in between.
-        Of concurrent moves of one ID, exactly one returns ``True``.
+        same step (a login): once it returns ``True``, the old ID is dead and
+        the new one is live with its new key and blob, never anything in
+        between. Of concurrent moves of one ID, exactly one returns ``True``.
 
+        Example::
+
+            moved = await db.execute(
+                f"UPDATE s SET id = ?, key = coalesce(?, key), blob = coalesce(?, blob) "
+                f"WHERE id = ? AND {LIVE}",
+                (new_raw_id, session_key, blob, raw_id, now),
+            )
+            return moved.rowcount == 1
+
+        .. versionadded:: 0.1
         .. versionchanged:: 0.2
            ``session_key`` and ``blob``.
         """
