@@ -250,6 +250,7 @@ class EntryConformance:
     async def test_swap_record_tells_replaced_changed_and_gone(self, store: BaseAsyncSessionModule) -> None:
         from jamsession._record import RecordSessionModule
 
+        _entries(store)
         if not isinstance(store, RecordSessionModule):
             pytest.skip(f"{type(store).__name__} does not use the storage primitives")
         clock = _timed(store)

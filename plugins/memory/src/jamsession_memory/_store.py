@@ -46,6 +46,8 @@ class MemorySessions(RecordSessionModule):
     .. versionadded:: 0.1
     """
 
+    supports_entries = True
+
     def __init__(
         self,
         id_factory: Callable[[], str] = default_id_factory,

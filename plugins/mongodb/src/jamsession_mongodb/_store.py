@@ -76,6 +76,8 @@ class MongoSessions(RecordSessionModule):
     .. versionadded:: 0.1
     """
 
+    supports_entries = True
+
     def __init__(
         self,
         id_factory: Callable[[], str] = default_id_factory,
