@@ -46,6 +46,7 @@ def add_newer_key(store: BaseAsyncSessionModule) -> None:
     older: KeyRing = store._require_keyring()
     ring = KeyRing(generate_key())
     ring._ciphers.extend(older._ciphers)
+    ring.rotating = True
     store._keyring = ring
 
 
