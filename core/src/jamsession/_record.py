@@ -474,6 +474,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
             ended = await store.revoke(user.id, form["handle"])
 
+        A session reworked meanwhile has a new ID, and so a new handle: it is
+        not the one listed, and lives on.
+
         .. versionadded:: 0.2
         """
         _check_session_key(session_key)
