@@ -70,36 +70,12 @@ MOVE = Statement(
 )
 
 
-def fetch_full_many(connection: sqlite3.Connection, calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Many ``FETCH_FULL`` calls as one lookup, as :func:`fetch_many` does for ``FETCH``."""
-    ids = [raw_id for raw_id, _ in calls]
-    size = 1 << (len(ids) - 1).bit_length()
-    rows = connection.execute(FETCH_FULL_MANY_SQL[size], ids + ids[:1] * (size - len(ids))).fetchall()
-    found = {row[0]: row[1:] for row in rows}
-    results: list[Any] = []
-    for raw_id, now in calls:
-        hit = found.get(raw_id)
-        if hit is not None and (hit[3] is None or hit[3] > now):
-            results.append([hit])
-        else:
-            results.append([])
-    return results
-
-
-FETCH_FULL_MANY_SQL = {
-    # Placeholders only: the IDs are bound, never formatted in.
-    size: "SELECT id, session_key, data, created_at, expires_at FROM sessions WHERE id IN ("  # noqa: S608
-    + ", ".join("?" * size)
-    + ")"
-    for size in (1 << power for power in range(MAX_BATCH.bit_length()))
-}
 # The whole record, for load; an extending read sets the expiry and returns it.
 FETCH_FULL = Statement(
     "SELECT session_key, data, created_at, expires_at FROM sessions"
     " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
     writes=False,
     returns=Returns.ROWS,
-    many=fetch_full_many,
 )
 FETCH_FULL_EXTENDING = Statement(
     "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
