@@ -344,3 +344,15 @@ async def test_any_error_of_a_third_party_serializer_is_typed_and_writes_nothing
     with pytest.raises(UnsupportedTypeError, match="KeyError"):
         await store.create("alice", {"a": 1})
     assert 0 == len(store)
+
+
+async def test_session_handle_is_the_handle_listings_give_and_the_hooks_fingerprint() -> None:
+    from jamsession._hooks import fingerprint
+
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    token = await store.create("alice", {})
+    raw_id = store.__decode_session_id__(token)
+    (listed,) = await store.list_sessions("alice")
+    assert listed.handle == jamsession.session_handle(raw_id) == fingerprint(raw_id)
+    assert 16 == len(listed.handle)
+    assert raw_id not in listed.handle

@@ -23,6 +23,7 @@ from jamsession._errors import (
     SessionConflictError,
     UnsupportedTypeError,
 )
+from jamsession._handles import session_handle
 from jamsession._hooks import hookimpl, register_plugin
 from jamsession._ids import default_id_factory
 from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
@@ -78,4 +79,5 @@ __all__ = [
     "register_backend",
     "register_plugin",
     "register_serializer",
+    "session_handle",
 ]

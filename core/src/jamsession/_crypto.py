@@ -94,7 +94,7 @@ def parse_secret(secret: object) -> list[bytes]:
 class KeyRing:
     """AES-256-GCM over a list of keys, oldest to newest: the newest encrypts, all decrypt."""
 
-    __slots__ = ("_ciphers", "_newest")
+    __slots__ = ("_ciphers", "_newest", "rotating")
 
     def __init__(self, secret: SecretInput | None) -> None:
         keys = parse_secret(secret)
@@ -103,16 +103,13 @@ class KeyRing:
         # Newest first, as tokens made with the current key are the common case.
         self._ciphers = [AESGCM(key) for key in reversed(keys)]
         self._newest = self._ciphers[0]
+        #: Whether the ring holds older keys too, so a ciphertext may need re-encrypting.
+        self.rotating = len(self._ciphers) > 1
 
     def encrypt(self, plaintext: bytes, purpose: bytes) -> bytes:
         """Encrypt ``plaintext`` with the newest key."""
         nonce = os.urandom(_NONCE_BYTES)
         return b"".join((_VERSION, nonce, self._newest.encrypt(nonce, plaintext, purpose)))
-
-    @property
-    def rotating(self) -> bool:
-        """Whether the ring holds older keys too, so a ciphertext may need re-encrypting."""
-        return len(self._ciphers) > 1
 
     def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
         """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise."""

@@ -15,5 +15,14 @@ import hashlib
 
 
 def session_handle(raw_session_id: str) -> str:
-    """The handle of the session whose raw ID is ``raw_session_id``."""
+    """The handle of the session whose raw ID is ``raw_session_id``.
+
+    :class:`~jamsession.RecordSessionModule` names listed sessions with it; a
+    backend that writes ``list_sessions`` itself does the same, so handles
+    and hook fingerprints agree everywhere::
+
+        SessionInfo(session_handle(raw_id), session_key, data, created_at, expires_at)
+
+    .. versionadded:: 0.2
+    """
     return hashlib.sha256(raw_session_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode
-from jamsession._entry import SessionEntry
+from jamsession._entry import SessionEntry, new_entry
 from jamsession._errors import (
     ConfigError,
     InvalidSessionKeyError,
@@ -95,11 +95,14 @@ class RecordSessionModule(BaseAsyncSessionModule):
     supports_sliding_expiry = True
     supports_listing = True
     supports_purge = True
-    #: :meth:`load`, :meth:`patch`, :meth:`revoke`, ``rework`` to another
-    #: session key or with new data, and handles in :meth:`list_sessions`.
+    #: :meth:`load`, :meth:`patch`, and ``rework`` to another session key or
+    #: with new data. A backend that implements :meth:`fetch_full_record`,
+    #: :meth:`swap_record` and :meth:`move_record`'s ``session_key`` and
+    #: ``blob`` declares it ``True``; one written before them keeps working
+    #: without, and the conformance suite leaves those features out for it.
     #:
     #: .. versionadded:: 0.2
-    supports_entries: ClassVar[bool] = True
+    supports_entries: ClassVar[bool] = False
 
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000
@@ -153,36 +156,73 @@ class RecordSessionModule(BaseAsyncSessionModule):
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         """Return the live record's blob, moving its expiry to ``extend_to`` when given."""
 
-    @abc.abstractmethod
     async def fetch_full_record(
         self, raw_id: str, now: float, extend_to: float | None
     ) -> StoredSession | None:
         """Return the whole live record, moving its expiry to ``extend_to`` when given.
 
-        Like :meth:`fetch_record`, with the session key and times too; the
-        ``expires_at`` returned is the one stored once this call is done.
+        Like :meth:`fetch_record`, with the session key and times too: what
+        :meth:`load` reads.
+
+        Args:
+            raw_id: The session's raw ID.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), or ``None`` to leave it.
+
+        Returns:
+            The record, its ``expires_at`` the one stored once this call is
+            done, or ``None`` when no record is live. It may be the backend's
+            own: callers read it at once and never change it.
+
+        Example::
+
+            row = await db.fetchone(f"SELECT * FROM s WHERE id = ? AND {LIVE}", (raw_id, now))
+            return None if row is None else StoredSession(*row)
 
         .. versionadded:: 0.2
         """
+        raise _unsupported(self, "fetch_full_record")
 
     @abc.abstractmethod
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         """Replace a live record's blob (and expiry, when given); ``False`` if none is live."""
 
-    @abc.abstractmethod
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
     ) -> bool | None:
         """Compare-and-swap: replace a live record's blob only if it is exactly ``expected``.
 
-        Sets the expiry to ``extend_to`` too, when given, on success only.
-        Returns ``True`` when the blob was replaced, ``False`` when a live
-        record holds another blob (it changed since it was read), ``None``
-        when no record is live (it is gone). Atomic: of concurrent swaps from
-        one ``expected``, at most one returns ``True``.
+        What :meth:`patch` writes with. Atomic: of concurrent swaps from one
+        ``expected``, at most one returns ``True``.
+
+        Args:
+            raw_id: The session's raw ID.
+            expected: The bytes the caller read; the swap happens only if the
+                stored blob is exactly these.
+            blob: The new bytes.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), set only with the
+                blob, or ``None`` to leave it.
+
+        Returns:
+            ``True`` when the blob was replaced; ``False`` when a live record
+            holds other bytes (it changed since it was read: the caller reads
+            again); ``None`` when no record is live (it is gone, and stays so).
+
+        Example::
+
+            # One statement tells all three apart; SET expressions read the row as it was.
+            row = await db.fetchone(
+                "UPDATE s SET blob = CASE WHEN blob = ?1 THEN ?2 ELSE blob END, "
+                "exp = CASE WHEN blob = ?1 THEN coalesce(?3, exp) ELSE exp END "
+                f"WHERE id = ?4 AND (exp IS NULL OR exp > ?5) RETURNING blob = ?2",
+                (expected, blob, extend_to, raw_id, now),
+            )
+            return None if row is None else bool(row[0])
 
         .. versionadded:: 0.2
         """
+        raise _unsupported(self, "swap_record")
 
     @abc.abstractmethod
     async def move_record(
@@ -197,10 +237,20 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """Atomically re-key a live record, keeping its expiry; ``False`` if none is live.
 
         When given, ``session_key`` and ``blob`` replace the record's in the
-        same step: once it returns ``True``, the old ID is dead and the new
-        one is live with its new key and blob, never anything in between.
-        Of concurrent moves of one ID, exactly one returns ``True``.
+        same step (a login): once it returns ``True``, the old ID is dead and
+        the new one is live with its new key and blob, never anything in
+        between. Of concurrent moves of one ID, exactly one returns ``True``.
 
+        Example::
+
+            moved = await db.execute(
+                f"UPDATE s SET id = ?, key = coalesce(?, key), blob = coalesce(?, blob) "
+                f"WHERE id = ? AND {LIVE}",
+                (new_raw_id, session_key, blob, raw_id, now),
+            )
+            return moved.rowcount == 1
+
+        .. versionadded:: 0.1
         .. versionchanged:: 0.2
            ``session_key`` and ``blob``.
         """
@@ -285,6 +335,8 @@ class RecordSessionModule(BaseAsyncSessionModule):
         now = self.clock()
         if session_key is None and blob is None:
             moved = await self.move_record(raw_id, new_raw_id, now)
+        elif not self.supports_entries:
+            raise _unsupported(self, "move_record's session_key and blob")
         else:
             moved = await self.move_record(raw_id, new_raw_id, now, session_key=session_key, blob=blob)
         if not moved:
@@ -304,7 +356,8 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
             entry = await store.load(token)
             if entry is not None and entry.needs_reissue:
-                token = await store.rework(token)  # a token under the newest key
+                # A token under the newest key, and the data re-encrypted under it too.
+                token = await store.rework(token, data=entry.data)
 
         .. versionadded:: 0.2
         """
@@ -319,7 +372,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         data = self._load_or_none(record.blob)
         if data is None:
             return None
-        return SessionEntry(
+        return new_entry(
             data,
             record.session_key,
             session_handle(raw_id),
@@ -362,18 +415,16 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
         .. versionadded:: 0.2
         """
-        if not isinstance(changes, Mapping):
-            raise TypeError(
-                f"changes must be a mapping of top-level keys to values, not {type(changes).__name__}"
-            )
-        if isinstance(removed, (str, bytes)) or not isinstance(removed, Collection):
-            raise TypeError(f"removed must be a collection of top-level keys, not {type(removed).__name__}")
+        _check_changes(changes, removed)
         resolved = self._resolve_noting_age(session_id)
         if resolved is None:
             raise JamSessionNotFound("no such session")
         raw_id, stale = resolved
         handle = session_handle(raw_id)
-        record: StoredSession | None = None
+        # What an attempt builds on: the session key, stored bytes, creation and
+        # expiry, taken at once from the record read (which may be the store's
+        # own, changed in place later), and the data those bytes hold.
+        base: tuple[str, bytes, float, float | None] | None = None
         data: dict[str, Any] | None = None
         if expected is not None and expected.handle == handle:
             try:
@@ -381,35 +432,37 @@ class RecordSessionModule(BaseAsyncSessionModule):
             except SerializationError:
                 data = None  # not bytes this store wrote: read them instead
             else:
-                record = StoredSession(
-                    raw_id, expected.session_key, expected._blob, expected.created_at, expected.expires_at
-                )
+                base = (expected.session_key, expected._blob, expected.created_at, expected.expires_at)
         for _ in range(self.patch_attempts):
             now = self.clock()
-            if record is None or data is None:
+            if base is None or data is None:
                 record = await self.fetch_full_record(raw_id, now, None)
-                data = None if record is None else self._load_or_none(record.blob)
-                if record is None or data is None:
+                if record is None:
                     raise JamSessionNotFound("no such session")
+                base = (record.session_key, record.blob, record.created_at, record.expires_at)
+                data = self._load_or_none(record.blob)
+                if data is None:
+                    raise JamSessionNotFound("no such session")
+            session_key, stored, created_at, expires_at = base
             data.update(changes)
             for key in removed:
                 data.pop(key, None)
             blob = self._dump_data(data)
             extend_to = self._extension(now)
-            swapped = await self.swap_record(raw_id, record.blob, blob, now, extend_to)
+            swapped = await self.swap_record(raw_id, stored, blob, now, extend_to)
             if swapped:
-                return SessionEntry(
+                return new_entry(
                     data,
-                    record.session_key,
+                    session_key,
                     handle,
-                    record.created_at,
-                    record.expires_at if extend_to is None else extend_to,
+                    created_at,
+                    expires_at if extend_to is None else extend_to,
                     stale,
                     blob,
                 )
             if swapped is None:
                 raise JamSessionNotFound("no such session")
-            record = data = None  # changed meanwhile: read it again
+            base = data = None  # changed meanwhile: read it again
         raise SessionConflictError(self.patch_attempts)
 
     async def revoke(self, session_key: str, handle: str) -> bool:
@@ -420,6 +473,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
         the user asked for as it is::
 
             ended = await store.revoke(user.id, form["handle"])
+
+        A session reworked meanwhile has a new ID, and so a new handle: it is
+        not the one listed, and lives on.
 
         .. versionadded:: 0.2
         """
@@ -493,6 +549,21 @@ class RecordSessionModule(BaseAsyncSessionModule):
             # The reason only: never the data, never the ID.
             self.logger.warning("unreadable session record skipped: %s", exc)
             return None
+
+
+def _unsupported(store: RecordSessionModule, primitive: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{type(store).__name__} does not implement {primitive} (its supports_entries is False), "
+        "so it cannot load or patch sessions, nor move them to another key or with new data"
+    )
+
+
+def _check_changes(changes: object, removed: object) -> None:
+    if not isinstance(changes, Mapping):
+        raise TypeError(f"changes must map top-level keys to values, not {type(changes).__name__}")
+    # A str is a collection too, of its characters: surely not the keys meant.
+    if isinstance(removed, (str, bytes)) or not isinstance(removed, Collection):
+        raise TypeError(f"removed must be a collection of top-level keys, not {type(removed).__name__}")
 
 
 def _check_session_key(session_key: object) -> None:

@@ -175,7 +175,9 @@ async def test_purge_works_in_batches_and_spares_live_sessions(
     clock.advance(61)
     live = await store.create("alice", {"live": True})
     assert 10 == await store.purge_expired()
-    assert [live] == [info.session_id for info in await store.list_sessions("alice")]
+    entry = await store.load(live)
+    assert entry is not None
+    assert [entry.handle] == [info.handle for info in await store.list_sessions("alice")]
     assert 1 == await raw.count_documents({})
 
 
@@ -452,3 +454,48 @@ def test_a_bad_port_error_is_not_garbled_by_masking() -> None:
     assert "url is not a valid MongoDB connection string: Port must be an integer between 0 and 65535" == str(
         caught.value
     )
+
+
+class CommandRecorder(monitoring.CommandListener):
+    """The names of the commands sent to one collection, in order."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == self.collection:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_login_and_a_patch_are_one_write_each(
+    make_client: Callable[..., Any], mongodb_url: str, database: str, collection_name: str, raw: Any
+) -> None:
+    recorder = CommandRecorder(collection_name)
+    client = make_client("pymongo", mongodb_url, event_listeners=[recorder])
+    store = MongoSessions(client=client, database=database, collection=collection_name)
+    token = await store.create("anonymous", {"cart": [1]})
+    entry = await store.load(token)
+    recorder.names.clear()
+    token = await store.rework(token, session_key="alice", data={"cart": [1]})
+    entry = await store.load(token)
+    assert ["update", "find"] == recorder.names
+    recorder.names.clear()
+    # From the entry: no read before the write, and no lookup after a swap that happened.
+    entry = await store.patch(token, {"theme": "dark"}, expected=entry)
+    assert ["update"] == recorder.names
+    # From a stale entry: the swap misses, a lookup finds the session changed, then read and swap again.
+    stale = entry
+    await store.patch(token, {"n": 1}, expected=stale)
+    recorder.names.clear()
+    patched = await store.patch(token, {"m": 2}, expected=stale)
+    assert ["update", "find", "find", "update"] == recorder.names
+    assert {"cart": [1], "theme": "dark", "n": 1, "m": 2} == patched.data
+    document = await raw.find_one({"key": "alice"})
+    assert "alice" == document["key"]

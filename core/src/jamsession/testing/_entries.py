@@ -46,6 +46,7 @@ def add_newer_key(store: BaseAsyncSessionModule) -> None:
     older: KeyRing = store._require_keyring()
     ring = KeyRing(generate_key())
     ring._ciphers.extend(older._ciphers)
+    ring.rotating = True
     store._keyring = ring
 
 
@@ -247,6 +248,36 @@ class EntryConformance:
         clock.advance(50)
         assert {"n": 2} == await entries.get(token)
 
+    async def test_swap_record_tells_replaced_changed_and_gone(self, store: BaseAsyncSessionModule) -> None:
+        from jamsession._record import RecordSessionModule
+
+        _entries(store)
+        if not isinstance(store, RecordSessionModule):
+            pytest.skip(f"{type(store).__name__} does not use the storage primitives")
+        clock = _timed(store)
+        token = await store.create("alice", {"n": 1})
+        raw_id = store._resolve_session_id(token)
+        assert raw_id is not None
+        record = await store.fetch_full_record(raw_id, clock(), None)
+        assert record is not None
+        stored = record.blob  # read at once: the record may be the store's own
+        first, second = store._dump_data({"n": 2}), store._dump_data({"n": 3})
+        assert await store.swap_record(raw_id, second, first, clock(), None) is False
+        assert {"n": 1} == await store.get(token)
+        assert await store.swap_record(raw_id, stored, first, clock(), clock() + 600) is True
+        assert await store.swap_record(raw_id, stored, second, clock(), None) is False
+        assert {"n": 2} == await store.get(token)
+        after = await store.fetch_full_record(raw_id, clock(), None)
+        assert after is not None
+        assert clock() + 600 == pytest.approx(after.expires_at, abs=_TIME_TOLERANCE)
+        clock.advance(601)
+        assert await store.swap_record(raw_id, first, second, clock(), None) is None
+        assert await store.fetch_full_record(raw_id, clock(), None) is None
+        clock.now -= 601
+        await store.delete(token)
+        assert await store.swap_record(raw_id, first, second, clock(), None) is None
+        assert await store.get(token) is None
+
     # -- rework to another key, with new data ----------------------------------------
 
     async def test_rework_moves_to_another_key_with_new_data(self, store: BaseAsyncSessionModule) -> None:
@@ -316,6 +347,31 @@ class EntryConformance:
         if entries.supports_listing:
             listed = {i: len(await entries.list_sessions(f"user{i}")) for i in range(8)}
             assert {i: int(i == index) for i in range(8)} == listed
+
+    async def test_a_patch_racing_a_move_lands_before_it_or_not_at_all(
+        self, store: BaseAsyncSessionModule
+    ) -> None:
+        entries = _entries(store)
+        for round_ in range(6):
+            token = await entries.create("anonymous", {"n": round_})
+            entry = await entries.load(token)
+
+            async def patch(key: str, token: str = token, entry: Any = entry) -> bool:
+                try:
+                    await entries.patch(token, {key: True}, expected=entry)
+                except JamSessionNotFound:
+                    return False
+                return True
+
+            patched_first, moved, patched_late = await asyncio.gather(
+                patch("first"), entries.rework(token, session_key="alice"), patch("late")
+            )
+            data = await entries.get(moved)
+            # A patch that returned is in the moved session; one that did not, is nowhere.
+            assert {"n": round_} | {
+                k: True for k, ok in [("first", patched_first), ("late", patched_late)] if ok
+            } == data
+            assert await entries.get(token) is None
 
     # -- handles and revoke -------------------------------------------------------------
 

@@ -136,10 +136,26 @@ class _Workload:
             await self.call(store.delete(hostile))
         if store.supports_listing:
             await self.call(store.list_sessions("alice"))  # type: ignore[attr-defined]
+        if getattr(store, "supports_entries", False):
+            await self.entries(tokens[4], tokens[0])
         await self.expire()
         await self.call(store.clear("alice"))
         for token in tokens:
             await self.call(store.get(token))
+
+    async def entries(self, live: str, dead: str) -> None:
+        store: Any = self.store
+        entry = await self.call(store.load(live))
+        await self.call(store.patch(live, {"note": self.marker()}, ["list"], expected=entry))
+        await self.call(store.patch(live, {"handle": object()}))
+        await self.call(store.patch(dead, {"note": self.marker()}))
+        await self.call(store.load(dead))
+        moved = await self.call(store.rework(live, session_key="bob", data={"note": self.marker()}))
+        if moved is not None:
+            self.remember(moved)
+        await self.call(store.rework(dead, session_key="bob", data={"note": self.marker()}))
+        for info in await self.call(store.list_sessions("bob")) or ():
+            await self.call(store.revoke("bob", info.handle))
 
     async def expire(self) -> None:
         if not self.store.supports_ttl:

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._crypto import PURPOSE_ID, KeyRing, SecretInput, b64decode, b64encode, generate_key
@@ -147,9 +148,14 @@ async def check_key_rotation(open_store: RotatingStoreFactory, *, sessions: int 
     """Rotate keys on one storage: old tokens keep working, new tokens use the newest key.
 
     ``open_store(secret)`` opens a crypt-on store with that secret over the
-    same storage each time it is called. Keys are listed oldest first.
+    same storage each time it is called. Keys are listed oldest first. Where
+    the store supports entries, ``load`` must also tell the tokens made
+    before rotation (``needs_reissue``) from those made after, and a token
+    re-issued with ``rework(token, data=entry.data)`` must outlive the old key.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       ``needs_reissue`` and re-issue, where the store supports entries.
     """
     old_key, new_key = generate_key(), generate_key()
     old_ring, new_ring = KeyRing(old_key), KeyRing(new_key)
@@ -168,7 +174,11 @@ async def check_key_rotation(open_store: RotatingStoreFactory, *, sessions: int 
             report.expect(not _opens(old_ring, token), "a token made after rotation opens with the old key")
         # Data written since rotation is under the newest key too, so it outlives the old one.
         await rotated.update(new_tokens[-1], {"i": "updated"})
+        reissued = await _check_reissue(rotated, old_tokens[1], new_tokens[0], report)
     async with open_store(new_key) as retired:
+        if reissued is not None:
+            report.expect({"i": 1} == await retired.get(reissued), "a re-issued token stopped working")
+            old_tokens.remove(old_tokens[1])
         for token in old_tokens[1:]:
             report.expect(await retired.get(token) is None, "a token still works after its key was dropped")
         for j, token in enumerate(new_tokens[:-1]):
@@ -177,6 +187,30 @@ async def check_key_rotation(open_store: RotatingStoreFactory, *, sessions: int 
             {"i": "updated"} == await retired.get(new_tokens[-1]), "data written after rotation was lost"
         )
     return report
+
+
+async def _check_reissue(
+    store: BaseAsyncSessionModule, old: str, new: str, report: RotationReport
+) -> str | None:
+    """Re-issue ``old`` as a web layer would; the new token, or ``None`` without entries."""
+    if not getattr(store, "supports_entries", False):
+        return None
+    entries: Any = store
+    before, after = await entries.load(old), await entries.load(new)
+    report.expect(
+        before is not None and before.needs_reissue, "a token from before rotation is not due for re-issue"
+    )
+    report.expect(
+        after is not None and not after.needs_reissue, "a token from after rotation is due for re-issue"
+    )
+    if before is None:
+        return None
+    reissued: str = await entries.rework(old, data=before.data)
+    entry = await entries.load(reissued)
+    report.expect(
+        entry is not None and not entry.needs_reissue, "a re-issued token is due for re-issue again"
+    )
+    return reissued
 
 
 def _opens(keyring: KeyRing, token: str) -> bool:

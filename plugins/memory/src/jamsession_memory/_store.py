@@ -46,6 +46,8 @@ class MemorySessions(RecordSessionModule):
     .. versionadded:: 0.1
     """
 
+    supports_entries = True
+
     def __init__(
         self,
         id_factory: Callable[[], str] = default_id_factory,
@@ -181,10 +183,7 @@ class MemorySessions(RecordSessionModule):
         if record is None:
             return None
         self._extend(record, extend_to)
-        # A copy: the caller holds it while the store changes the record in place.
-        return StoredSession(
-            record.raw_id, record.session_key, record.blob, record.created_at, record.expires_at
-        )
+        return record
 
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None

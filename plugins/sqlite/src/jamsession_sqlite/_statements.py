@@ -68,6 +68,8 @@ MOVE = Statement(
     writes=True,
     returns=Returns.ROWCOUNT,
 )
+
+
 # The whole record, for load; an extending read sets the expiry and returns it.
 FETCH_FULL = Statement(
     "SELECT session_key, data, created_at, expires_at FROM sessions"

@@ -97,6 +97,8 @@ class SqliteSessions(RecordSessionModule):
     .. versionadded:: 0.1
     """
 
+    supports_entries = True
+
     def __init__(
         self,
         id_factory: Callable[[], str] = default_id_factory,
