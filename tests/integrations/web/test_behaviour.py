@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 import re
 import threading
@@ -392,6 +393,26 @@ def test_websocket_session_at_handshake_and_cookie_in_accept(serve: Serve, brows
     [new_cookie] = set_cookies
     token = new_cookie.split(";")[0].split("=", 1)[1]
     assert {"ws": "before accept"} == server.call(store.get(token))
+
+
+def test_csrf_refuses_websockets_from_other_sites(serve: Serve, browser_for: BrowserFor) -> None:
+    store = make_store()
+    server = serve(config(store, csrf=True, trusted_origins=["https://app.example"]))
+    client = browser_for(server)
+    client.post("/login?user=ann", headers={"x-csrf-token": client.get("/csrf").json()["token"]})
+    url = f"ws://127.0.0.1:{server.port}/ws"
+    cookie = f"session={client.jar['session']}"
+
+    async def open_from(origin: str) -> Any:
+        try:
+            async with websockets.connect(url, origin=origin, additional_headers={"cookie": cookie}) as ws:
+                return json.loads(await ws.recv())["user"]
+        except websockets.InvalidStatus as refused:
+            return refused.response.status_code
+
+    assert 403 == asyncio.run(open_from("https://evil.example"))
+    assert "ann" == asyncio.run(open_from(f"http://127.0.0.1:{server.port}"))
+    assert "ann" == asyncio.run(open_from("https://app.example"))
 
 
 def test_csrf_refuses_unsafe_methods_without_the_token(serve: Serve, browser_for: BrowserFor) -> None:

@@ -69,6 +69,11 @@ class SessionMiddleware:
             if not allowed:
                 await _forbid(send)
                 return
+        elif kind == "websocket" and config.csrf and not _same_origin(config, scope["headers"]):
+            # Browsers send cookies with any site's WebSocket handshakes, and SameSite
+            # does not cover them: a socket opened from another site is refused (HTTP 403).
+            await send({"type": "websocket.close", "code": 1008})
+            return
 
         async def send_with_session(message: Message) -> None:
             message_type = message["type"]
@@ -93,6 +98,20 @@ def _read_headers(headers: Any, cookie_name: str) -> tuple[str | None, str | Non
         elif name == b"user-agent":
             user_agent = value.decode("latin-1")
     return cookie, user_agent
+
+
+def _same_origin(config: SessionConfig, headers: Any) -> bool:
+    origin = host = None
+    for name, value in headers:
+        if name == b"origin":
+            origin = value.decode("latin-1")
+        elif name == b"host":
+            host = value.decode("latin-1")
+    if origin is None:
+        return True  # not a browser: no ambient cookie to abuse
+    if origin in config.trusted_origins:
+        return True
+    return host is not None and origin.partition("://")[2] == host
 
 
 def _merge(headers: Any, added: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

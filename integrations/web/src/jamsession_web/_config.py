@@ -45,6 +45,8 @@ class SessionConfig:
         csrf_header: The request header that may carry the token.
         csrf_field: The form field (URL-encoded or multipart) that may carry the token.
         csrf_exempt: Path prefixes the CSRF check skips (webhooks, for example).
+        trusted_origins: Origins (``"https://app.example"``) besides this host's whose
+            WebSocket handshakes are accepted when ``csrf`` is on; others are refused.
         csrf_body_limit: How many bytes of a form body are read to find the token.
         autoload: Load the session before the handler runs, so ``request.session``
             works at once: ``True`` for every route, or a collection of path prefixes.
@@ -79,6 +81,7 @@ class SessionConfig:
         csrf_field: str = "csrf_token",
         csrf_exempt: Collection[str] = (),
         csrf_body_limit: int = 1024 * 1024,
+        trusted_origins: Collection[str] = (),
         autoload: bool | Collection[str] = False,
         anonymous_key: str = "",
     ) -> None:
@@ -131,6 +134,7 @@ class SessionConfig:
         self.csrf_field = csrf_field
         self.csrf_exempt = tuple(csrf_exempt)
         self.csrf_body_limit = csrf_body_limit
+        self.trusted_origins = frozenset(trusted_origins)
         self.anonymous_key = anonymous_key
         self.autoloads: Callable[[str], bool] = _prefix_test(autoload)
         self._cookie_name_bytes = cookie_name.encode("ascii")
