@@ -290,10 +290,13 @@ class RedisSessions(RecordSessionModule):
                     # A server that has not seen it yet (restarted, failed over, another node).
                     return await self._client.eval(script.source, len(keys), *keys, *args)
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
-            # The kind of failure only: never a key, an ID or data.
-            raise BackendUnavailableError(
-                f"Redis failed during {script.name} ({type(exc).__name__}); is the server reachable?"
-            ) from exc
+            raise _unavailable(script, exc) from exc
+        except AttributeError as exc:
+            # redis-py's cluster client, when a node fails, closes connections that other
+            # calls are using; those calls fail inside redis-py with this error.
+            if not _raised_in_redis_py(exc):
+                raise
+            raise _unavailable(script, exc) from exc
 
     @contextlib.asynccontextmanager
     async def _bounded(self) -> AsyncIterator[None]:
@@ -303,6 +306,20 @@ class RedisSessions(RecordSessionModule):
             if self._gate is not None:
                 await stack.enter_async_context(self._gate)
             yield
+
+
+def _unavailable(script: _scripts.Script, exc: BaseException) -> BackendUnavailableError:
+    # The kind of failure only: never a key, an ID or data.
+    return BackendUnavailableError(
+        f"Redis failed during {script.name} ({type(exc).__name__}); is the server reachable?"
+    )
+
+
+def _raised_in_redis_py(exc: BaseException) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback is not None and traceback.tb_frame.f_globals.get("__name__", "").startswith("redis.")
 
 
 def _expiry_args(expires_at: float | None) -> tuple[str, str]:
