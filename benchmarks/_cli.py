@@ -31,7 +31,7 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "plots")
+SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "plots", "redis")
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The targets table, for whoever watches the run.
     print(text.split("\n## ")[1].join(["## ", "\n"]))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
+    if "redis" in args.sections:
+        from benchmarks import redis_ratios
+
+        redis_ratios.main([] if args.size == "full" else ["--quick"])
     return 0
 
 
