@@ -37,6 +37,8 @@ class RedisServer:
     def __init__(self, directory: Path, *options: str) -> None:
         self.directory = directory
         self.options = options
+        #: A configuration file, given first (Sentinel needs one it can rewrite).
+        self.config_file: Path | None = None
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -66,6 +68,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 REDIS_SERVER,
+                *([str(self.config_file)] if self.config_file else []),
                 "--port",
                 str(self.port),
                 "--bind",

@@ -47,6 +47,8 @@ class Connection:
     owned: bool
     #: Concurrent operations it can take before it fails instead of waiting; ``None``: it waits.
     concurrency: int | None
+    #: Further clients the store made and closes with it (the Sentinels').
+    helpers: tuple[redis.Redis, ...] = ()
 
 
 def connect(url: str | None, client: object, *, timeout: float | None, max_connections: int) -> Connection:
@@ -93,14 +95,17 @@ def connect(url: str | None, client: object, *, timeout: float | None, max_conne
             # A cluster client fails calls beyond max_connections to one node: the store queues them.
             return Connection(cluster, owned=True, concurrency=max_connections)
         if scheme in _SENTINEL_SCHEMES:
-            return Connection(_sentinel(scheme, rest, max_connections, common), owned=True, concurrency=None)
+            primary, sentinels = _sentinel(scheme, rest, max_connections, common)
+            return Connection(primary, owned=True, concurrency=None, helpers=sentinels)
     except (ValueError, IndexError):
         # The URL may hold a password: it is not repeated.
         raise ConfigError(f"url is not a Redis URL this store understands ({_FORMS})") from None
     raise ConfigError(f"url must be one of {_FORMS}; its scheme {scheme!r} is none of them")
 
 
-def _sentinel(scheme: str, rest: str, max_connections: int, common: dict[str, Any]) -> redis.Redis:
+def _sentinel(
+    scheme: str, rest: str, max_connections: int, common: dict[str, Any]
+) -> tuple[redis.Redis, tuple[redis.Redis, ...]]:
     user, password, nodes, path = _split(rest)
     parts = [unquote(part) for part in path.split("/") if part]
     if not parts or len(parts) > 2:
@@ -120,7 +125,7 @@ def _sentinel(scheme: str, rest: str, max_connections: int, common: dict[str, An
         **common,
     )
     primary: redis.Redis = sentinel.master_for(service)
-    return primary
+    return primary, tuple(sentinel.sentinels)
 
 
 def _split(rest: str) -> tuple[str | None, str | None, list[tuple[str, int]], str]:

@@ -131,6 +131,7 @@ class RedisSessions(RecordSessionModule):
         self.timeout = timeout
         self._client = connection.client
         self._owns_client = connection.owned
+        self._helpers = connection.helpers
         self._gate = None if connection.concurrency is None else asyncio.Semaphore(connection.concurrency)
         self._layout = _layout.Layout(prefix)
         self._closed = False
@@ -277,6 +278,8 @@ class RedisSessions(RecordSessionModule):
         if self._owns_client and not self._closed:
             self._closed = True
             await self._client.aclose()
+            for helper in self._helpers:
+                await helper.aclose()
 
     # -- running a script -------------------------------------------------------------
 
