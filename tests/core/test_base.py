@@ -318,9 +318,20 @@ async def test_listed_sessions_log_without_their_tokens_or_data() -> None:
     shown = repr([listed, record])
     assert "alice" in shown
     assert token not in shown
-    assert listed.session_id not in shown
     assert "SECRET-CSRF-VALUE" not in shown
     assert record.raw_id not in shown
+    # The handle names the session without being a token: it may be shown.
+    assert listed.handle in shown
+
+
+async def test_listed_sessions_hand_out_no_working_token() -> None:
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
+    token = await store.create("alice", {"n": 1})
+    (listed,) = await store.list_sessions("alice")
+    assert not hasattr(listed, "session_id")
+    assert await store.get(listed.handle) is None
+    await store.delete(listed.handle)
+    assert {"n": 1} == await store.get(token)
 
 
 async def test_any_error_of_a_third_party_serializer_is_typed_and_writes_nothing() -> None:

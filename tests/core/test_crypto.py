@@ -110,3 +110,17 @@ def test_each_token_has_exactly_one_spelling() -> None:
             if b64decode(token[:-1] + digit) == bytes(range(65)):
                 same.append(digit)
     assert [] == same
+
+
+def test_the_ring_says_which_ciphertexts_an_older_key_made() -> None:
+    old, new = generate_key(), generate_key()
+    before = KeyRing(old)
+    during = KeyRing([old, new])
+    made_before = before.encrypt(b"payload", PURPOSE_ID)
+    made_during = during.encrypt(b"payload", PURPOSE_ID)
+    assert (b"payload", False) == before.decrypt_noting_age(made_before, PURPOSE_ID)
+    assert (b"payload", True) == during.decrypt_noting_age(made_before, PURPOSE_ID)
+    assert (b"payload", False) == during.decrypt_noting_age(made_during, PURPOSE_ID)
+    assert (False, True) == (before.rotating, during.rotating)
+    with pytest.raises(InvalidSessionToken):
+        before.decrypt_noting_age(made_during, PURPOSE_ID)

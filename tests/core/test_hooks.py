@@ -60,16 +60,29 @@ async def test_an_audit_plugin_observes_the_lifecycle(make_distribution: MakeDis
     await store.delete(new_id)
     await store.clear("alice")
     await store.delete("garbage")  # not a session: no event
+    anonymous = await store.create("anonymous", {})
+    logged_in = await store.rework(anonymous, session_key="bob", data={"n": 1})
+    entry = await store.load(logged_in)
+    assert entry is not None
+    assert await store.revoke("bob", entry.handle) is True
+    assert await store.revoke("bob", entry.handle) is False  # nothing ended: no event
 
     from jamsession_audit import EVENTS  # type: ignore[import-not-found]
 
     first = fingerprint(store.__decode_session_id__(session_id))
     second = fingerprint(store.__decode_session_id__(new_id))
+    third = fingerprint(store.__decode_session_id__(anonymous))
+    # A session's handle is its fingerprint: the audit log and the devices page name it alike.
+    fourth = entry.handle
+    assert fingerprint(store.__decode_session_id__(logged_in)) == fourth
     assert [
         ("created", "alice", first),
         ("reworked", first, second),
         ("deleted", second),
         ("cleared", "alice"),
+        ("created", "anonymous", third),
+        ("reworked", third, fourth),
+        ("deleted", fourth),
     ] == EVENTS
     # A fingerprint never contains the token it names.
     assert first not in session_id

@@ -27,13 +27,33 @@ class DeleteKeepsTheLastOfAKey(MemorySessions):
 
 
 class ReworkRestartsTheExpiry(MemorySessions):
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
         record = self._live(raw_id, now)
         if record is None:
             return False
         self._drop(raw_id)
-        self._add(dataclasses.replace(record, raw_id=new_raw_id, expires_at=self._expiry(now)))
+        moved = dataclasses.replace(record, raw_id=new_raw_id, expires_at=self._expiry(now))
+        moved.session_key = record.session_key if session_key is None else session_key
+        moved.blob = record.blob if blob is None else blob
+        self._add(moved)
         return True
+
+
+class PatchOverwrites(MemorySessions):
+    """Swaps whatever the stored bytes are: a patch that lost a race overwrites the winner."""
+
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        return True if await self.replace_record(raw_id, blob, now, extend_to) else None
 
 
 class WildcardLookup(MemorySessions):
@@ -58,13 +78,28 @@ class ChokesOnNul(MemorySessions):
 class CheckThenMove(MemorySessions):
     """Checks, yields to the loop, then moves: two reworks can both pass the check."""
 
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
         record = self._live(raw_id, now)
         if record is None:
             return False
         await asyncio.sleep(0)
         self._records.pop(raw_id, None)
-        self._add(dataclasses.replace(record, raw_id=new_raw_id))
+        self._add(
+            dataclasses.replace(
+                record,
+                raw_id=new_raw_id,
+                session_key=record.session_key if session_key is None else session_key,
+                blob=record.blob if blob is None else blob,
+            )
+        )
         return True
 
 
@@ -108,6 +143,11 @@ async def test_hostile_ids_find_a_raw_driver_error() -> None:
 async def test_concurrency_finds_a_rework_with_two_winners() -> None:
     report = await check_concurrent_operations(CheckThenMove(), operations=200)
     assert any("concurrent reworks of one session won" in problem for problem in report.problems)
+
+
+async def test_concurrency_finds_a_patch_that_overwrites() -> None:
+    report = await check_concurrent_operations(PatchOverwrites(), operations=200)
+    assert any("a patch was lost" in problem for problem in report.problems)
 
 
 @pytest.mark.parametrize("crypt", [False, True])

@@ -3,6 +3,7 @@
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._config import from_config, open  # noqa: A004 - the public name, like io.open
 from jamsession._crypto import SecretInput, generate_key
+from jamsession._entry import SessionEntry
 from jamsession._errors import (
     BackendUnavailableError,
     ConfigError,
@@ -19,6 +20,7 @@ from jamsession._errors import (
     PluginNotFoundError,
     PluginTypeError,
     SerializationError,
+    SessionConflictError,
     UnsupportedTypeError,
 )
 from jamsession._hooks import hookimpl, register_plugin
@@ -59,6 +61,8 @@ __all__ = [
     "RecordSessionModule",
     "SecretInput",
     "SerializationError",
+    "SessionConflictError",
+    "SessionEntry",
     "SessionInfo",
     "StoredSession",
     "UnsupportedTypeError",

@@ -109,14 +109,27 @@ class KeyRing:
         nonce = os.urandom(_NONCE_BYTES)
         return b"".join((_VERSION, nonce, self._newest.encrypt(nonce, plaintext, purpose)))
 
+    @property
+    def rotating(self) -> bool:
+        """Whether the ring holds older keys too, so a ciphertext may need re-encrypting."""
+        return len(self._ciphers) > 1
+
     def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
         """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise."""
+        return self.decrypt_noting_age(blob, purpose)[0]
+
+    def decrypt_noting_age(self, blob: bytes, purpose: bytes) -> tuple[bytes, bool]:
+        """Like :meth:`decrypt`, and whether an older key than the newest made ``blob``.
+
+        What was made under an older key is due to be encrypted again under
+        the newest, before the older key is retired.
+        """
         if len(blob) < _OVERHEAD or blob[:1] != _VERSION:
             raise InvalidSessionToken("not a jamsession ciphertext")
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
         for cipher in self._ciphers:
             try:
-                return cipher.decrypt(nonce, sealed, purpose)
+                return cipher.decrypt(nonce, sealed, purpose), cipher is not self._newest
             except InvalidTag:
                 continue
         raise InvalidSessionToken("ciphertext fails authentication under every key")

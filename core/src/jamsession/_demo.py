@@ -71,9 +71,9 @@ async def _walk_through(store: BaseAsyncSessionModule, echo: Callable[[str], Any
     echo(f"   get(new cookie) -> {await store.get(promoted)}\n")
 
     if store.supports_listing:
-        echo("5. Devices page: alice's live sessions.")
+        echo("5. Devices page: alice's live sessions, each named by a handle that logs no one in.")
         for info in await store.list_sessions("alice"):  # type: ignore[attr-defined]
-            echo(f"   - {info.data['device']:<8} role={info.data['role']:<7} id {_short(info.session_id)}")
+            echo(f"   - {info.data['device']:<8} role={info.data['role']:<7} handle {info.handle}")
         echo("")
 
     echo("6. Log out everywhere: clear('alice').")

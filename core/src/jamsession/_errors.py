@@ -5,6 +5,7 @@ already catch ``LookupError`` or ``ConnectionError`` keep working::
 
     JamSessionError
     ├── JamSessionNotFound ............ LookupError   update/rework of a dead or invalid ID
+    ├── SessionConflictError .......... RuntimeError  a patch kept losing to concurrent writers
     ├── JamSessionEmptyAESKey ......... ValueError    crypt on, no key given
     ├── InvalidKeyError ............... ValueError    a key that is not 32 bytes
     ├── InvalidSessionToken ........... ValueError    a token that fails to decrypt (internal;
@@ -33,6 +34,21 @@ class JamSessionError(Exception):
 
 class JamSessionNotFound(JamSessionError, LookupError):  # noqa: N818 - public name from Jam's API
     """The session does not exist, has expired, or its ID is malformed or tampered with."""
+
+
+class SessionConflictError(JamSessionError, RuntimeError):
+    """A :meth:`~jamsession.RecordSessionModule.patch` lost the race to other writers every time.
+
+    Each attempt re-reads the session and applies the changes again; this is
+    raised only after ``attempts`` of them, when the session was changed by
+    others between every read and write. Nothing of the patch was written.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"the session changed under every one of {attempts} attempts to patch it")
+        self.attempts = attempts
 
 
 class JamSessionEmptyAESKey(JamSessionError, ValueError):  # noqa: N818 - public name from Jam's API

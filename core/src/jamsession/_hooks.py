@@ -10,7 +10,6 @@ a store only wraps the methods whose events somebody observes (see
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from jamsession._errors import PluginTypeError
+from jamsession._handles import session_handle as fingerprint
 
 if TYPE_CHECKING:
     import click
@@ -39,7 +39,8 @@ class HookSpecs:
 
     Sessions are named in hooks by a *fingerprint*: the first 16 hex digits
     of the SHA-256 of the raw session ID. It correlates events about one
-    session without revealing a token that could be replayed.
+    session without revealing a token that could be replayed, and it is the
+    session's handle in :meth:`~jamsession.RecordSessionModule.list_sessions`.
     """
 
     @hookspec
@@ -69,7 +70,8 @@ class HookSpecs:
 
     @hookspec
     def jamsession_session_deleted(self, store: BaseAsyncSessionModule, fingerprint: str) -> None:
-        """A session was deleted (called for every well-formed ID passed to ``delete``).
+        """A session was deleted (called for every well-formed ID passed to ``delete``,
+        and for each session ended by ``revoke``).
 
         .. versionadded:: 0.1
         """
@@ -136,11 +138,6 @@ def register_plugin(plugin: object) -> None:
         raise PluginTypeError(f"{plugin!r} is not a valid jamsession hook plugin: {exc}", obj=plugin) from exc
 
 
-def fingerprint(raw_session_id: str) -> str:
-    """A short, one-way name for a session, safe to log."""
-    return hashlib.sha256(raw_session_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
 def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
     """Wrap the store's methods whose lifecycle events some plugin implements.
 
@@ -180,7 +177,7 @@ def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
 
     if hook.jamsession_session_reworked.get_hookimpls():
 
-        def reworked(new_token: str, session_id: str) -> None:
+        def reworked(new_token: str, session_id: str, **_: object) -> None:
             old, new = resolve(session_id), resolve(new_token)
             if old is not None and new is not None:
                 hook.jamsession_session_reworked(
@@ -197,6 +194,14 @@ def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
                 hook.jamsession_session_deleted(store=store, fingerprint=fingerprint(raw))
 
         wrap("delete", deleted)
+
+        if callable(getattr(store, "revoke", None)):
+
+            def revoked(ended: bool, session_key: str, handle: str) -> None:
+                if ended:
+                    hook.jamsession_session_deleted(store=store, fingerprint=handle)
+
+            wrap("revoke", revoked)
 
     if hook.jamsession_sessions_cleared.get_hookimpls():
 

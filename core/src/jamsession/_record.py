@@ -12,13 +12,22 @@ import abc
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
-from jamsession._crypto import SecretInput
-from jamsession._errors import ConfigError, InvalidSessionKeyError, JamSessionNotFound, SerializationError
+from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode
+from jamsession._entry import SessionEntry, new_entry
+from jamsession._errors import (
+    ConfigError,
+    InvalidSessionKeyError,
+    InvalidSessionToken,
+    JamSessionNotFound,
+    SerializationError,
+    SessionConflictError,
+)
+from jamsession._handles import session_handle
 from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
@@ -43,16 +52,19 @@ class StoredSession:
 class SessionInfo:
     """A live session, as listed by :meth:`RecordSessionModule.list_sessions`.
 
-    ``session_id`` is in the form handed to clients (encrypted when crypt is
-    on), so it can be passed to :meth:`~BaseAsyncSessionModule.delete` to end
-    that one session, as a "your devices" page does. Times are Unix seconds.
-    Its repr leaves out the session ID, which is a working token, and the
+    ``handle`` names the session without being a token: it logs no one in,
+    and :meth:`RecordSessionModule.revoke` ends the session it names, as a
+    "your devices" page does. It is stable while the session keeps its ID,
+    and equal to :attr:`SessionEntry.handle`, which picks the caller's own
+    session out of a listing. Times are Unix seconds. Its repr leaves out the
     data, so a list of sessions can be logged.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       ``handle`` replaces ``session_id``, a working token.
     """
 
-    session_id: str = field(repr=False)
+    handle: str
     session_key: str
     data: dict[str, Any] = field(repr=False)
     created_at: float
@@ -83,9 +95,22 @@ class RecordSessionModule(BaseAsyncSessionModule):
     supports_sliding_expiry = True
     supports_listing = True
     supports_purge = True
+    #: :meth:`load`, :meth:`patch`, :meth:`revoke`, ``rework`` to another
+    #: session key or with new data, and handles in :meth:`list_sessions`.
+    #:
+    #: .. versionadded:: 0.2
+    supports_entries: ClassVar[bool] = True
 
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000
+
+    #: How many times :meth:`patch` reads the session and tries its
+    #: compare-and-swap before giving up with :class:`SessionConflictError`.
+    #: Each lost attempt means another writer changed the session meanwhile,
+    #: so this bounds how many concurrent writers one patch outlasts.
+    #:
+    #: .. versionadded:: 0.2
+    patch_attempts: ClassVar[int] = 32
 
     def __init__(
         self,
@@ -129,14 +154,102 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """Return the live record's blob, moving its expiry to ``extend_to`` when given."""
 
     @abc.abstractmethod
+    async def fetch_full_record(
+        self, raw_id: str, now: float, extend_to: float | None
+    ) -> StoredSession | None:
+        """Return the whole live record, moving its expiry to ``extend_to`` when given.
+
+        Like :meth:`fetch_record`, with the session key and times too: what
+        :meth:`load` reads.
+
+        Args:
+            raw_id: The session's raw ID.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), or ``None`` to leave it.
+
+        Returns:
+            The record, its ``expires_at`` the one stored once this call is
+            done, or ``None`` when no record is live. It may be the backend's
+            own: callers read it at once and never change it.
+
+        Example::
+
+            row = await db.fetchone(f"SELECT * FROM s WHERE id = ? AND {LIVE}", (raw_id, now))
+            return None if row is None else StoredSession(*row)
+
+        .. versionadded:: 0.2
+        """
+
+    @abc.abstractmethod
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         """Replace a live record's blob (and expiry, when given); ``False`` if none is live."""
 
     @abc.abstractmethod
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        """Compare-and-swap: replace a live record's blob only if it is exactly ``expected``.
+
+        What :meth:`patch` writes with. Atomic: of concurrent swaps from one
+        ``expected``, at most one returns ``True``.
+
+        Args:
+            raw_id: The session's raw ID.
+            expected: The bytes the caller read; the swap happens only if the
+                stored blob is exactly these.
+            blob: The new bytes.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), set only with the
+                blob, or ``None`` to leave it.
+
+        Returns:
+            ``True`` when the blob was replaced; ``False`` when a live record
+            holds other bytes (it changed since it was read: the caller reads
+            again); ``None`` when no record is live (it is gone, and stays so).
+
+        Example::
+
+            # One statement tells all three apart; SET expressions read the row as it was.
+            row = await db.fetchone(
+                "UPDATE s SET blob = CASE WHEN blob = ?1 THEN ?2 ELSE blob END, "
+                "exp = CASE WHEN blob = ?1 THEN coalesce(?3, exp) ELSE exp END "
+                f"WHERE id = ?4 AND (exp IS NULL OR exp > ?5) RETURNING blob = ?2",
+                (expected, blob, extend_to, raw_id, now),
+            )
+            return None if row is None else bool(row[0])
+
+        .. versionadded:: 0.2
+        """
+
+    @abc.abstractmethod
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
         """Atomically re-key a live record, keeping its expiry; ``False`` if none is live.
 
-        Of concurrent moves of one ID, exactly one returns ``True``.
+        When given, ``session_key`` and ``blob`` replace the record's in the
+        same step (a login): once it returns ``True``, the old ID is dead and
+        the new one is live with its new key and blob, never anything in
+        between. Of concurrent moves of one ID, exactly one returns ``True``.
+
+        Example::
+
+            moved = await db.execute(
+                f"UPDATE s SET id = ?, key = coalesce(?, key), blob = coalesce(?, blob) "
+                f"WHERE id = ? AND {LIVE}",
+                (new_raw_id, session_key, blob, raw_id, now),
+            )
+            return moved.rowcount == 1
+
+        .. versionadded:: 0.1
+        .. versionchanged:: 0.2
+           ``session_key`` and ``blob``.
         """
 
     @abc.abstractmethod
@@ -191,10 +304,37 @@ class RecordSessionModule(BaseAsyncSessionModule):
         if raw_id is not None:
             await self.remove_record(raw_id)
 
-    async def rework(self, session_id: str) -> str:
+    async def rework(
+        self, session_id: str, *, session_key: str | None = None, data: dict[str, Any] | None = None
+    ) -> str:
+        """Move the session to a fresh ID, atomically; return the new token.
+
+        The old token is dead once this returns, and the absolute expiry is
+        kept. When given, ``session_key`` and ``data`` replace the session's
+        in the same atomic step, as a login does: the anonymous session's ID
+        dies as the user's session, with the data chosen to keep, comes to
+        life under a new one::
+
+            token = await store.rework(token, session_key=user.id, data={"cart": cart})
+
+        Raises:
+            JamSessionNotFound: the session does not exist (any more).
+            UnsupportedTypeError: ``data`` cannot be stored; nothing was changed.
+
+        .. versionchanged:: 0.2
+           ``session_key`` and ``data``.
+        """
         raw_id = self._require_session_id(session_id)
+        if session_key is not None:
+            _check_session_key(session_key)
+        blob = None if data is None else self._dump_data(data)
         new_raw_id, new_token = self._new_session_id()
-        if not await self.move_record(raw_id, new_raw_id, self.clock()):
+        now = self.clock()
+        if session_key is None and blob is None:
+            moved = await self.move_record(raw_id, new_raw_id, now)
+        else:
+            moved = await self.move_record(raw_id, new_raw_id, now, session_key=session_key, blob=blob)
+        if not moved:
             raise JamSessionNotFound("no such session")
         return new_token
 
@@ -202,10 +342,149 @@ class RecordSessionModule(BaseAsyncSessionModule):
         _check_session_key(session_key)
         await self.remove_key_records(session_key)
 
+    async def load(self, session_id: str) -> SessionEntry | None:
+        """Like :meth:`get`, with the session's metadata: a :class:`SessionEntry`, or ``None``.
+
+        The same rules as ``get``: ``None`` for an unknown, expired,
+        malformed, tampered or foreign token, and sliding expiry pushes the
+        expiry back (the entry gives the new one)::
+
+            entry = await store.load(token)
+            if entry is not None and entry.needs_reissue:
+                # A token under the newest key, and the data re-encrypted under it too.
+                token = await store.rework(token, data=entry.data)
+
+        .. versionadded:: 0.2
+        """
+        resolved = self._resolve_noting_age(session_id)
+        if resolved is None:
+            return None
+        raw_id, stale = resolved
+        now = self.clock()
+        record = await self.fetch_full_record(raw_id, now, self._extension(now))
+        if record is None:
+            return None
+        data = self._load_or_none(record.blob)
+        if data is None:
+            return None
+        return new_entry(
+            data,
+            record.session_key,
+            session_handle(raw_id),
+            record.created_at,
+            record.expires_at,
+            stale,
+            record.blob,
+        )
+
+    async def patch(
+        self,
+        session_id: str,
+        changes: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected: SessionEntry | None = None,
+    ) -> SessionEntry:
+        """Set the top-level keys in ``changes`` and drop those in ``removed``, atomically.
+
+        The changes apply to the data as it is stored when the write happens,
+        so concurrent patches of different keys all persist: each attempt
+        reads the stored session, applies the changes and writes only if the
+        stored bytes are still the ones it read (compare-and-swap), else it
+        reads again and retries, at most :attr:`patch_attempts` times. With
+        ``expected`` (the entry :meth:`load` gave), the first attempt compares
+        against it and skips the read::
+
+            entry = await store.load(token)
+            entry = await store.patch(token, {"theme": "dark"}, expected=entry)
+
+        Sliding expiry pushes the expiry back, as ``update`` does. Returns the
+        session as written.
+
+        Raises:
+            JamSessionNotFound: the session does not exist (any more); it is
+                never re-created.
+            SessionConflictError: other writers changed the session between
+                every read and write; nothing was written.
+            UnsupportedTypeError: the changed data cannot be stored; nothing was written.
+
+        .. versionadded:: 0.2
+        """
+        _check_changes(changes, removed)
+        resolved = self._resolve_noting_age(session_id)
+        if resolved is None:
+            raise JamSessionNotFound("no such session")
+        raw_id, stale = resolved
+        handle = session_handle(raw_id)
+        # What an attempt builds on: the session key, stored bytes, creation and
+        # expiry, taken at once from the record read (which may be the store's
+        # own, changed in place later), and the data those bytes hold.
+        base: tuple[str, bytes, float, float | None] | None = None
+        data: dict[str, Any] | None = None
+        if expected is not None and expected.handle == handle:
+            try:
+                data = self._load_data(expected._blob)
+            except SerializationError:
+                data = None  # not bytes this store wrote: read them instead
+            else:
+                base = (expected.session_key, expected._blob, expected.created_at, expected.expires_at)
+        for _ in range(self.patch_attempts):
+            now = self.clock()
+            if base is None or data is None:
+                record = await self.fetch_full_record(raw_id, now, None)
+                if record is None:
+                    raise JamSessionNotFound("no such session")
+                base = (record.session_key, record.blob, record.created_at, record.expires_at)
+                data = self._load_or_none(record.blob)
+                if data is None:
+                    raise JamSessionNotFound("no such session")
+            session_key, stored, created_at, expires_at = base
+            data.update(changes)
+            for key in removed:
+                data.pop(key, None)
+            blob = self._dump_data(data)
+            extend_to = self._extension(now)
+            swapped = await self.swap_record(raw_id, stored, blob, now, extend_to)
+            if swapped:
+                return new_entry(
+                    data,
+                    session_key,
+                    handle,
+                    created_at,
+                    expires_at if extend_to is None else extend_to,
+                    stale,
+                    blob,
+                )
+            if swapped is None:
+                raise JamSessionNotFound("no such session")
+            base = data = None  # changed meanwhile: read it again
+        raise SessionConflictError(self.patch_attempts)
+
+    async def revoke(self, session_key: str, handle: str) -> bool:
+        """End the session of ``session_key`` that ``handle`` names; ``False`` if none is live.
+
+        ``handle`` is one from :meth:`list_sessions`. A handle of another
+        key's session ends nothing, so a "your devices" page can pass on what
+        the user asked for as it is::
+
+            ended = await store.revoke(user.id, form["handle"])
+
+        .. versionadded:: 0.2
+        """
+        _check_session_key(session_key)
+        # Anything that is not a handle, a token or an int say, equals none.
+        for record in await self.list_key_records(session_key, self.clock()):
+            if session_handle(record.raw_id) == handle:
+                await self.remove_record(record.raw_id)
+                return True
+        return False
+
     async def list_sessions(self, session_key: str) -> list[SessionInfo]:
-        """The live sessions of ``session_key``, oldest first.
+        """The live sessions of ``session_key``, oldest first, each named by its handle.
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.2
+           Sessions are named by handles, not by working tokens.
         """
         _check_session_key(session_key)
         sessions = []
@@ -214,7 +493,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
             if data is not None:
                 sessions.append(
                     SessionInfo(
-                        self.__encode_session_id_if_needed__(record.raw_id),
+                        session_handle(record.raw_id),
                         record.session_key,
                         data,
                         record.created_at,
@@ -240,6 +519,21 @@ class RecordSessionModule(BaseAsyncSessionModule):
                 return removed
             await asyncio.sleep(0)
 
+    def _resolve_noting_age(self, session_id: object) -> tuple[str, bool] | None:
+        """The raw ID behind a token, and whether an older key than the newest made it."""
+        raw_id = self._resolve_session_id(session_id)
+        if raw_id is None or not self.is_session_crypt:
+            return None if raw_id is None else (raw_id, False)
+        keyring = self._require_keyring()
+        if not keyring.rotating or not isinstance(session_id, str):
+            return raw_id, False
+        # Only while older keys are kept: one more decryption, to learn which key made the token.
+        try:
+            _, stale = keyring.decrypt_noting_age(b64decode(session_id), PURPOSE_ID)
+        except InvalidSessionToken:
+            return None
+        return raw_id, stale
+
     def _load_or_none(self, blob: bytes) -> dict[str, Any] | None:
         try:
             return self._load_data(blob)
@@ -247,6 +541,14 @@ class RecordSessionModule(BaseAsyncSessionModule):
             # The reason only: never the data, never the ID.
             self.logger.warning("unreadable session record skipped: %s", exc)
             return None
+
+
+def _check_changes(changes: object, removed: object) -> None:
+    if not isinstance(changes, Mapping):
+        raise TypeError(f"changes must map top-level keys to values, not {type(changes).__name__}")
+    # A str is a collection too, of its characters: surely not the keys meant.
+    if isinstance(removed, (str, bytes)) or not isinstance(removed, Collection):
+        raise TypeError(f"removed must be a collection of top-level keys, not {type(removed).__name__}")
 
 
 def _check_session_key(session_key: object) -> None:

@@ -175,7 +175,9 @@ async def test_purge_works_in_batches_and_spares_live_sessions(
     clock.advance(61)
     live = await store.create("alice", {"live": True})
     assert 10 == await store.purge_expired()
-    assert [live] == [info.session_id for info in await store.list_sessions("alice")]
+    entry = await store.load(live)
+    assert entry is not None
+    assert [entry.handle] == [info.handle for info in await store.list_sessions("alice")]
     assert 1 == await raw.count_documents({})
 
 

@@ -1,11 +1,13 @@
 """Several processes on one file, and a process killed mid-write: correctness only, never time."""
 
+import asyncio
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,12 @@ def spawn(*args: str, **options: object) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         **options,  # type: ignore[call-overload]
     )
+
+
+def wait_for(flags: list[Path]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not all(flag.exists() for flag in flags) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -66,6 +74,42 @@ async def test_four_processes_share_one_file_without_errors_or_losses(
             assert {"c": contested.index(old)} == await store.get(new)
         stored = len(await store.list_sessions("contested"))
     assert 30 == stored
+
+
+async def test_patches_and_moves_to_a_key_from_four_processes_lose_nothing(
+    tmp_path: Path, children: list[subprocess.Popen[bytes]]
+) -> None:
+    path = tmp_path / "sessions.db"
+    async with SqliteSessions(path=path) as store:
+        tokens = [await store.create("anonymous", {"t": t}) for t in range(6)]
+    names = [f"p{n}" for n in range(4)]
+    children.extend(spawn("patch", str(path), name, json.dumps(tokens)) for name in names)
+    # All at once, so their patches and moves overlap.
+    await asyncio.to_thread(wait_for, [tmp_path / f"sessions.db.ready-{name}" for name in names])
+    (tmp_path / "sessions.db.go").touch()
+    reports = {}
+    for name, child in zip(names, children, strict=True):
+        out, err = child.communicate(timeout=TIMEOUT)
+        assert 0 == child.returncode, err.decode()
+        reports[name] = json.loads(out)
+    assert [] == [error for report in reports.values() for error in report["errors"]]
+    # Each session was moved once, by exactly one process, to that process's key.
+    wins = {token: (name, new) for name, report in reports.items() for token, new in report["wins"].items()}
+    assert sorted(tokens) == sorted(wins)
+    async with SqliteSessions(path=path) as store:
+        for t, token in enumerate(tokens):
+            name, new = wins[token]
+            assert await store.get(token) is None
+            entry = await store.load(new)
+            assert entry is not None
+            # Every patch that returned is there, from whichever process; no other key is.
+            kept = {key for report in reports.values() for key in report["patched"][token]}
+            expected = {"t": t} | {key: int(key.rsplit("-", 1)[1]) for key in kept}
+            assert (name, expected) == (entry.session_key, entry.data)
+        for name in names:
+            won = sum(1 for winner, _ in wins.values() if winner == name)
+            assert won == len(await store.list_sessions(name))
+        assert [] == await store.list_sessions("anonymous")
 
 
 async def test_a_process_killed_mid_write_loses_nothing_that_returned(

@@ -69,6 +69,31 @@ async def test_a_second_store_on_the_same_file_sees_the_sessions(tmp_path: Path)
         assert {"n": 1} == await second.get(session_id)
 
 
+async def test_a_token_from_before_a_key_rotation_is_due_for_reissue(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    old_key, new_key = jamsession.generate_key(), jamsession.generate_key()
+    async with SqliteSessions(path=path, is_session_crypt=True, session_aes_secret=old_key) as before:
+        token = await before.create("alice", {"n": 1})
+        entry = await before.load(token)
+        assert entry is not None
+        assert entry.needs_reissue is False
+    # A restart with the new key appended, newest last.
+    rotated = SqliteSessions(path=path, is_session_crypt=True, session_aes_secret=[old_key, new_key])
+    async with rotated:
+        entry = await rotated.load(token)
+        assert entry is not None
+        assert (True, {"n": 1}) == (entry.needs_reissue, entry.data)
+        # Passing the data back has it encrypted under the newest key too, in the same step.
+        reissued = await rotated.rework(token, data=entry.data)
+        entry = await rotated.load(reissued)
+        assert entry is not None
+        assert (False, {"n": 1}) == (entry.needs_reissue, entry.data)
+    # Once the old key is retired, the re-issued token still works; the old one never will.
+    async with SqliteSessions(path=path, is_session_crypt=True, session_aes_secret=new_key) as after:
+        assert await after.load(token) is None
+        assert {"n": 1} == await after.get(reissued)
+
+
 async def test_a_file_of_an_older_schema_version_is_migrated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

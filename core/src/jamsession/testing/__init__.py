@@ -14,7 +14,8 @@ async fixture, ``store``, that yields an empty, isolated store::
 
 Optional features are tested only where the store's class declares them
 (``supports_ttl``, ``supports_sliding_expiry``, ``supports_listing``,
-``supports_purge``), so a backend with just Jam's six methods passes.
+``supports_purge``, ``supports_entries``), so a backend with just Jam's six
+methods passes.
 
 The reliability checks go further on the same stores: a model-based state
 machine (:func:`run_store_state_machine`, which needs hypothesis), hostile

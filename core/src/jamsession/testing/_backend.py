@@ -11,6 +11,7 @@ import pytest
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._errors import JamSessionNotFound, SerializationError
 from jamsession.testing._clock import FakeClock
+from jamsession.testing._entries import EntryConformance
 
 #: IDs no store ever hands out; all must read as "no such session".
 FOREIGN_IDS = [
@@ -52,10 +53,13 @@ def _derived_tokens(token: str) -> list[str]:
     ]
 
 
-class BackendConformance:
+class BackendConformance(EntryConformance):
     """The contract every backend keeps; subclass it and provide an async ``store`` fixture.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       Tests ``load``, ``patch``, ``revoke``, handles and ``rework`` to another
+       key or with new data where the store declares ``supports_entries``.
     """
 
     pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.asyncio]
@@ -365,10 +369,11 @@ class BackendConformance:
         listed = await store.list_sessions("alice")  # type: ignore[attr-defined]
         assert ["phone", "laptop"] == [info.data["device"] for info in listed]
         assert {"alice"} == {info.session_key for info in listed}
-        # The listed ID ends that one session, as a "your devices" page does.
-        await store.delete(listed[0].session_id)
-        assert await store.get(first) is None
-        assert 1 == len(await store.list_sessions("alice"))  # type: ignore[attr-defined]
+        if getattr(store, "supports_entries", False):
+            # The listed handle ends that one session, as a "your devices" page does.
+            assert await store.revoke("alice", listed[0].handle) is True  # type: ignore[attr-defined]
+            assert await store.get(first) is None
+            assert 1 == len(await store.list_sessions("alice"))  # type: ignore[attr-defined]
         assert [] == await store.list_sessions("nobody")  # type: ignore[attr-defined]
 
     async def test_list_sessions_leaves_out_expired_ones(self, store: BaseAsyncSessionModule) -> None:

@@ -1,7 +1,8 @@
 """``StoreStateMachine``: a store against a reference model, driven by hypothesis.
 
 Hypothesis picks sequences of create / get / update / delete / rework /
-clear / list_sessions / purge calls and clock moves, runs them on a real
+clear / list_sessions / purge calls, load / patch / login / revoke calls
+where the store supports entries, and clock moves, runs them on a real
 store and on a plain dict that says what the contract promises, and fails
 on the first divergence, shrunk to the shortest sequence that shows it.
 """
@@ -31,6 +32,7 @@ from hypothesis.stateful import (
 
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._errors import JamSessionNotFound, SerializationError
+from jamsession._handles import session_handle
 from jamsession.testing._clock import FakeClock
 
 #: Opens an empty, isolated store; closing the context releases it.
@@ -228,6 +230,76 @@ class StoreStateMachine(RuleBasedStateMachine):
         for token in [t for t, entry in self.model.items() if entry.session_key == session_key]:
             del self.model[token]
 
+    # -- optional: entries ----------------------------------------------------------
+
+    def _handle(self, token: str) -> str:
+        raw_id = self.store._resolve_session_id(token)
+        assert raw_id is not None, "a token the store handed out no longer decodes"
+        return session_handle(raw_id)
+
+    @precondition(lambda self: getattr(self.store, "supports_entries", False))
+    @rule(token=tokens)
+    def load(self, token: str) -> None:
+        entry = self._live(token)
+        loaded = self._run(self.store.load(token))  # type: ignore[attr-defined]
+        if entry is None:
+            assert loaded is None
+            return
+        self._touch(entry)
+        assert (entry.session_key, entry.data, entry.expires_at, self._handle(token)) == (
+            loaded.session_key,
+            loaded.data,
+            loaded.expires_at,
+            loaded.handle,
+        )
+
+    @precondition(lambda self: getattr(self.store, "supports_entries", False))
+    @rule(token=tokens, data=st.data(), removed=st.lists(_FIELDS, max_size=2))
+    def patch(self, token: str, data: st.DataObject, removed: list[str]) -> None:
+        changes = data.draw(self._data, label="changes")
+        entry = self._live(token)
+        if entry is None:
+            try:
+                self._run(self.store.patch(token, changes, removed))  # type: ignore[attr-defined]
+            except JamSessionNotFound:
+                return
+            raise AssertionError("patch of a dead session did not raise JamSessionNotFound")
+        patched = self._run(self.store.patch(token, changes, removed))  # type: ignore[attr-defined]
+        entry.data.update(copy.deepcopy(changes))
+        for key in removed:
+            entry.data.pop(key, None)
+        self._touch(entry)
+        assert (entry.data, entry.expires_at) == (patched.data, patched.expires_at)
+
+    @precondition(lambda self: getattr(self.store, "supports_entries", False))
+    @rule(target=tokens, token=tokens, session_key=st.sampled_from(SESSION_KEYS), data=st.data())
+    def login(self, token: str, session_key: str, data: st.DataObject) -> Any:
+        value = data.draw(st.none() | self._data, label="data")
+        store: Any = self.store
+        entry = self._live(token)
+        if entry is None:
+            try:
+                self._run(store.rework(token, session_key=session_key, data=value))
+            except JamSessionNotFound:
+                return multiple()
+            raise AssertionError("rework of a dead session to a key did not raise JamSessionNotFound")
+        new_token = self._run(store.rework(token, session_key=session_key, data=value))
+        assert new_token not in self.model, "rework gave a token already handed out"
+        # Key and data change; the absolute expiry moves with them; the old token is dead.
+        del self.model[token]
+        data_after = entry.data if value is None else copy.deepcopy(value)
+        self.model[new_token] = _Entry(session_key, data_after, entry.expires_at)
+        return new_token
+
+    @precondition(lambda self: getattr(self.store, "supports_entries", False))
+    @rule(token=tokens, session_key=st.sampled_from(SESSION_KEYS))
+    def revoke(self, token: str, session_key: str) -> None:
+        entry = self._live(token)
+        ended = self._run(self.store.revoke(session_key, self._handle(token)))  # type: ignore[attr-defined]
+        assert (entry is not None and entry.session_key == session_key) == ended
+        if ended:
+            del self.model[token]
+
     # -- optional features ----------------------------------------------------------
 
     @precondition(lambda self: self.store.supports_listing)
@@ -241,6 +313,9 @@ class StoreStateMachine(RuleBasedStateMachine):
                 (_canonical(info.data), info.expires_at) for info in listed
             ), session_key
             assert all(session_key == info.session_key for info in listed)
+            if getattr(self.store, "supports_entries", False):
+                mine = [t for t, e in self.model.items() if e.session_key == session_key and self._live(t)]
+                assert sorted(map(self._handle, mine)) == sorted(info.handle for info in listed)
 
     @precondition(lambda self: self.ttl is not None)
     @rule(seconds=st.sampled_from(CLOCK_STEPS))

@@ -19,6 +19,10 @@ REWORKS_PER_SESSION = 5
 UPDATES_PER_SESSION = 3
 #: Creates racing each ``clear`` of their key.
 CREATES_PER_CLEAR = 5
+#: Concurrent patches of one session, each of its own key; all must persist.
+PATCHES_PER_SESSION = 4
+#: Concurrent moves of one session to a session key of their own; exactly one may win.
+LOGINS_PER_SESSION = 3
 
 #: A fake time far ahead, on a whole second, for the expiry phase.
 _EXPIRY_CLOCK_START = float(4_000_000_000)
@@ -83,10 +87,15 @@ async def check_concurrent_operations(
     raced it; of concurrent reworks of one session exactly one wins and the
     old ID is dead; concurrent updates leave one of the written values;
     ``clear`` racing ``create`` of its key removes every session that existed
-    before it and leaves each racing one intact or gone. ``store`` must be
-    empty. Expiry is exercised when the store declares ``supports_ttl``.
+    before it and leaves each racing one intact or gone. Where the store
+    declares ``supports_entries``: concurrent patches of one session, some
+    from a stale entry, all persist; of concurrent moves of one session to
+    different keys (logins) exactly one wins, with its key and data. ``store``
+    must be empty. Expiry is exercised when the store declares ``supports_ttl``.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       Patches and logins, where the store supports entries.
     """
     rng = random.Random(seed)  # noqa: S311 - replayable interleavings, not secrets
     report = ConcurrencyReport()
@@ -122,6 +131,12 @@ class _MainPhase:
         self.before_clear = [
             token for j in range(self.racers) for token in await self._make(f"racer{j}", "before", 2)
         ]
+        self.entries = getattr(self.store, "supports_entries", False)
+        if self.entries:
+            entries: Any = self.store
+            self.patched = await self._make("patched", "p", share // PATCHES_PER_SESSION)
+            self.stale = [await entries.load(token) for token in self.patched]
+            self.logins = await self._make("anonymous", "a", share // LOGINS_PER_SESSION)
 
     def schedule(self, batch: _Batch, total: int) -> None:
         store = self.store
@@ -144,13 +159,57 @@ class _MainPhase:
             for n in range(CREATES_PER_CLEAR):
                 data = {"racer": j, "n": n}
                 self.racing.append((data, batch.add("create", store.create(f"racer{j}", data))))
+        if self.entries:
+            self._schedule_entries(batch)
         self.creates: list[tuple[dict[str, int], int]] = []
         while len(batch.calls) < total:
             data = {"c": len(self.creates)}
             self.creates.append((data, batch.add("create", store.create(f"user{data['c'] % 10}", data))))
 
+    def _schedule_entries(self, batch: _Batch) -> None:
+        entries: Any = self.store
+        self.patch_calls = [
+            [
+                # Every other patch starts from the entry read before any of them.
+                batch.add("patch", entries.patch(token, {f"k{n}": n}, expected=stale if n % 2 else None))
+                for n in range(PATCHES_PER_SESSION)
+            ]
+            for token, stale in zip(self.patched, self.stale, strict=True)
+        ]
+        self.login_calls = [
+            [
+                batch.add("login", entries.rework(token, session_key=f"login{i}-{n}", data={"login": n}))
+                for n in range(LOGINS_PER_SESSION)
+            ]
+            for i, token in enumerate(self.logins)
+        ]
+
+    async def _verify_entries(self, results: list[Any]) -> None:
+        entries: Any = self.store
+        expect = self.report.expect
+        for i, (token, indexes) in enumerate(zip(self.patched, self.patch_calls, strict=True)):
+            final = await entries.get(token)
+            written = {f"k{n}": n for n, k in enumerate(indexes) if not isinstance(results[k], BaseException)}
+            expect({"p": i, **written} == final, f"concurrent patches left {final!r}: a patch was lost")
+        for i, (token, indexes) in enumerate(zip(self.logins, self.login_calls, strict=True)):
+            won = [(n, results[k]) for n, k in enumerate(indexes) if isinstance(results[k], str)]
+            expect(1 == len(won), f"{len(won)} of {LOGINS_PER_SESSION} concurrent logins of one session won")
+            expect(await entries.get(token) is None, "the old ID is live after a login")
+            for n, winner in won:
+                entry = await entries.load(winner)
+                expect(
+                    entry is not None and (f"login{i}-{n}", {"login": n}) == (entry.session_key, entry.data),
+                    "a login's session lacks its new key or data",
+                )
+            if entries.supports_listing:
+                keys = [f"login{i}-{n}" for n in range(LOGINS_PER_SESSION)]
+                listed = [len(await entries.list_sessions(key)) for key in keys]
+                expect(len(won) == sum(listed), "a losing login left a session under its key")
+
     async def verify(self, results: list[Any]) -> None:
         store, expect = self.store, self.report.expect
+        if self.entries:
+            await self._verify_entries(results)
         for data, index in self.creates:
             token = results[index]
             expect(isinstance(token, str) and data == await store.get(token), f"create {data} was lost")

@@ -174,6 +174,28 @@ class MemorySessions(RecordSessionModule):
         self._extend(record, extend_to)
         return record.blob
 
+    async def fetch_full_record(
+        self, raw_id: str, now: float, extend_to: float | None
+    ) -> StoredSession | None:
+        record = self._live(raw_id, now)
+        if record is None:
+            return None
+        self._extend(record, extend_to)
+        return record
+
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        self._reclaim(now)
+        record = self._live(raw_id, now)
+        if record is None:
+            return None
+        if record.blob != expected:
+            return False
+        record.blob = blob
+        self._extend(record, extend_to)
+        return True
+
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         self._reclaim(now)
         record = self._live(raw_id, now)
@@ -184,14 +206,27 @@ class MemorySessions(RecordSessionModule):
         self._extend(record, extend_to)
         return True
 
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
         self._reclaim(now)
         record = self._live(raw_id, now)
         if record is None:
             return False
         if new_raw_id in self._records or new_raw_id in self._slots:
             _refuse_reused_id()
-        moved = dataclasses.replace(record, raw_id=new_raw_id)
+        moved = dataclasses.replace(
+            record,
+            raw_id=new_raw_id,
+            session_key=record.session_key if session_key is None else session_key,
+            blob=record.blob if blob is None else blob,
+        )
         # Its expiry is unchanged, so it keeps its slot: the order stays expiry
         # order, and an expired reworked record is reclaimed in its turn.
         slot = self._slots.pop(raw_id, raw_id)

@@ -195,6 +195,42 @@ class MongoSessions(RecordSessionModule):
                 )
         return None if found is None else bytes(found[doc.DATA])
 
+    async def fetch_full_record(
+        self, raw_id: str, now: float, extend_to: float | None
+    ) -> StoredSession | None:
+        collection = await self._ready("load")
+        query = {doc.SESSION_ID: raw_id, **doc.live(now)}
+        with guarded("load", self.timeout):
+            if extend_to is None:
+                found = await collection.find_one(query, doc.RECORD_FIELDS)
+            else:
+                found = await collection.find_one_and_update(
+                    query,
+                    {"$set": {doc.EXPIRES: doc.to_date(extend_to)}},
+                    projection=doc.RECORD_FIELDS,
+                    return_document=ReturnDocument.AFTER,
+                )
+        return None if found is None else doc.to_record(found)
+
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        # One conditional update does the swap. Only when it matches nothing is
+        # a second look needed, to tell "changed" from "gone": a session still
+        # live then was live at the update too (an ID never comes back), so its
+        # data was not the expected bytes; one not live then is gone.
+        collection = await self._ready("patch")
+        changes: dict[str, Any] = {doc.DATA: blob}
+        if extend_to is not None:
+            changes[doc.EXPIRES] = doc.to_date(extend_to)
+        query = {doc.SESSION_ID: raw_id, **doc.live(now)}
+        with guarded("patch", self.timeout):
+            result = await collection.update_one({**query, doc.DATA: expected}, {"$set": changes})
+            if result.matched_count:
+                return True
+            found = await collection.find_one(query, {"_id": True})
+        return None if found is None else False
+
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         collection = await self._ready("update")
         changes: dict[str, Any] = {doc.DATA: blob}
@@ -204,17 +240,29 @@ class MongoSessions(RecordSessionModule):
             result = await collection.update_one({doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": changes})
         return bool(result.matched_count)
 
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
         # One single-document update: the old ID stops matching at the very
         # moment the new one starts to, and of concurrent moves only the first
         # still finds the old ID. The expiry is left untouched. On a cluster
         # sharded on the ID this is a shard key change, which mongos runs as
         # an internal transaction (retryable writes, the driver's default).
+        # A new session key or data go in the same update, so a login's move is as atomic.
+        changes: dict[str, Any] = {doc.SESSION_ID: new_raw_id}
+        if session_key is not None:
+            changes[doc.SESSION_KEY] = doc.key_value(session_key)
+        if blob is not None:
+            changes[doc.DATA] = blob
         collection = await self._ready("rework")
         with guarded("rework", self.timeout):
-            result = await collection.update_one(
-                {doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": {doc.SESSION_ID: new_raw_id}}
-            )
+            result = await collection.update_one({doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": changes})
         return bool(result.matched_count)
 
     async def remove_record(self, raw_id: str) -> None:

@@ -68,6 +68,67 @@ MOVE = Statement(
     writes=True,
     returns=Returns.ROWCOUNT,
 )
+
+
+def fetch_full_many(connection: sqlite3.Connection, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Many ``FETCH_FULL`` calls as one lookup, as :func:`fetch_many` does for ``FETCH``."""
+    ids = [raw_id for raw_id, _ in calls]
+    size = 1 << (len(ids) - 1).bit_length()
+    rows = connection.execute(FETCH_FULL_MANY_SQL[size], ids + ids[:1] * (size - len(ids))).fetchall()
+    found = {row[0]: row[1:] for row in rows}
+    results: list[Any] = []
+    for raw_id, now in calls:
+        hit = found.get(raw_id)
+        if hit is not None and (hit[3] is None or hit[3] > now):
+            results.append([hit])
+        else:
+            results.append([])
+    return results
+
+
+FETCH_FULL_MANY_SQL = {
+    # Placeholders only: the IDs are bound, never formatted in.
+    size: "SELECT id, session_key, data, created_at, expires_at FROM sessions WHERE id IN ("  # noqa: S608
+    + ", ".join("?" * size)
+    + ")"
+    for size in (1 << power for power in range(MAX_BATCH.bit_length()))
+}
+# The whole record, for load; an extending read sets the expiry and returns it.
+FETCH_FULL = Statement(
+    "SELECT session_key, data, created_at, expires_at FROM sessions"
+    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    writes=False,
+    returns=Returns.ROWS,
+    many=fetch_full_many,
+)
+FETCH_FULL_EXTENDING = Statement(
+    "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
+    " RETURNING session_key, data, created_at, expires_at",
+    writes=True,
+    returns=Returns.ROWS,
+)
+# Compare-and-swap in one statement, which tells "changed" from "gone": a live
+# row is always matched, written over only if its data is exactly the expected
+# bytes (?1), and returns whether its data is now the new bytes (?2). No row:
+# no live session. SET expressions all read the row as it was.
+SWAP = Statement(
+    "UPDATE sessions SET"
+    " data = CASE WHEN data = ?1 THEN ?2 ELSE data END,"
+    " updated_at = CASE WHEN data = ?1 THEN ?3 ELSE updated_at END,"
+    " expires_at = CASE WHEN data = ?1 THEN coalesce(?4, expires_at) ELSE expires_at END"
+    " WHERE id = ?5 AND (expires_at IS NULL OR expires_at > ?3)"
+    " RETURNING data = ?2",
+    writes=True,
+    returns=Returns.ROWS,
+)
+# A move that also gives the row another session key and/or data (a login):
+# still one statement, so the old ID dies as the new one comes to life.
+MOVE_REPLACING = Statement(
+    "UPDATE sessions SET id = ?, updated_at = ?, session_key = coalesce(?, session_key),"
+    " data = coalesce(?, data) WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
 REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Returns.NOTHING)
 REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
 # Unordered: list_sessions sorts, and the key index alone answers this.

@@ -226,12 +226,44 @@ class SqliteSessions(RecordSessionModule):
             rows = await self._commit.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
         return rows[0][0] if rows else None
 
+    async def fetch_full_record(
+        self, raw_id: str, now: float, extend_to: float | None
+    ) -> StoredSession | None:
+        if extend_to is None:
+            rows = await self._commit.run(statements.FETCH_FULL, raw_id, now)
+        else:
+            rows = await self._commit.run(statements.FETCH_FULL_EXTENDING, extend_to, raw_id, now)
+        if not rows:
+            return None
+        key, blob, created_at, expires_at = rows[0]
+        return StoredSession(raw_id, _key_text(key), blob, created_at, expires_at)
+
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        rows = await self._commit.run(statements.SWAP, expected, blob, now, extend_to, raw_id)
+        return None if not rows else bool(rows[0][0])
+
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         changed: int = await self._commit.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
         return changed == 1
 
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
-        changed: int = await self._commit.run(statements.MOVE, new_raw_id, now, raw_id, now)
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
+        if session_key is None and blob is None:
+            changed: int = await self._commit.run(statements.MOVE, new_raw_id, now, raw_id, now)
+        else:
+            key = None if session_key is None else _key_bytes(session_key)
+            changed = await self._commit.run(
+                statements.MOVE_REPLACING, new_raw_id, now, key, blob, raw_id, now
+            )
         return changed == 1
 
     async def remove_record(self, raw_id: str) -> None:
@@ -255,6 +287,10 @@ class SqliteSessions(RecordSessionModule):
 def _key_bytes(session_key: str) -> bytes:
     # Any str is a valid key, lone surrogates included.
     return session_key.encode("utf-8", "surrogatepass")
+
+
+def _key_text(stored: bytes) -> str:
+    return stored.decode("utf-8", "surrogatepass")
 
 
 def _check_path(path: object) -> str:
