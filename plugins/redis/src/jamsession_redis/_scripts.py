@@ -98,6 +98,47 @@ return found[1]
 """,
 )
 
+#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix.
+#: Returns data, session key, created, expires (as stored once done), or nil.
+FETCH_FULL: Final = Script(
+    "fetch_full",
+    _LIVE
+    + _EXTEND
+    + """
+local found = redis.call('HMGET', KEYS[1], 'd', 'k', 'c', 'e', 'i')
+if not found[1] or not live(found[4]) then
+  return false
+end
+if ARGV[2] ~= '' then
+  extend(KEYS[1], ARGV[5] .. found[5], ARGV[4])
+  found[4] = ARGV[2]
+end
+return {found[1], found[2], found[3], found[4]}
+""",
+)
+
+#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, expected, data.
+#: Returns 1 (swapped), 0 (live, other bytes) or -1 (no live session).
+SWAP: Final = Script(
+    "swap",
+    _LIVE
+    + _EXTEND
+    + """
+local found = redis.call('HMGET', KEYS[1], 'd', 'e', 'i')
+if not found[1] or not live(found[2]) then
+  return -1
+end
+if found[1] ~= ARGV[6] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[7])
+if ARGV[2] ~= '' then
+  extend(KEYS[1], ARGV[5] .. found[3], ARGV[4])
+end
+return 1
+""",
+)
+
 #: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, data. Returns 1 or 0.
 REPLACE: Final = Script(
     "replace",
@@ -117,7 +158,8 @@ return 1
 """,
 )
 
-#: KEYS: old session, new session. ARGV: now, old raw id, new raw id, index prefix. Returns 1 or 0.
+#: KEYS: old session, new session. ARGV: now, old raw id, new raw id, index prefix, and the new
+#: data if it changes too. Returns 1 or 0.
 MOVE: Final = Script(
     "move",
     _LIVE
@@ -132,6 +174,9 @@ if not live(found[1]) then
 end
 -- RENAME carries the TTL over: the absolute expiry is kept.
 redis.call('RENAME', KEYS[1], KEYS[2])
+if ARGV[5] then
+  redis.call('HSET', KEYS[2], 'd', ARGV[5])
+end
 local index = ARGV[4] .. found[2]
 local expire_at = redis.call('PEXPIRETIME', KEYS[2])
 local score = expire_at < 0 and '+inf' or expire_at
@@ -183,5 +228,58 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   end
 end
 return out
+""",
+)
+
+#: KEYS: old session, new session, new index. ARGV: now, old raw id, new raw id, old index prefix,
+#: new session key, its digest, and the new data if it changes too. Returns 1 or 0.
+#: On one server, or where both tags share a slot: the whole move to another key in one step.
+MOVE_TO_KEY: Final = Script(
+    "move_to_key",
+    _LIVE
+    + """
+local found = redis.call('HMGET', KEYS[1], 'e', 'i')
+if not found[2] then
+  return redis.call('EXISTS', KEYS[2])
+end
+if not live(found[1]) then
+  return 0
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], 'k', ARGV[5], 'i', ARGV[6])
+if ARGV[7] then
+  redis.call('HSET', KEYS[2], 'd', ARGV[7])
+end
+redis.call('ZREM', ARGV[4] .. found[2], ARGV[2])
+local expire_at = redis.call('PEXPIRETIME', KEYS[2])
+if expire_at < 0 then
+  redis.call('ZADD', KEYS[3], '+inf', ARGV[3])
+  redis.call('PERSIST', KEYS[3])
+else
+  local fresh = redis.call('EXISTS', KEYS[3]) == 0
+  redis.call('ZADD', KEYS[3], expire_at, ARGV[3])
+  if fresh then
+    redis.call('PEXPIREAT', KEYS[3], expire_at)
+  else
+    redis.call('PEXPIREAT', KEYS[3], expire_at, 'GT')
+  end
+end
+return 1
+""",
+)
+
+#: KEYS: session. ARGV: now, raw id, index prefix. Removes a live session and returns its data,
+#: created and expires, or nil: the first half of a move to a key in another slot of a cluster.
+TAKE: Final = Script(
+    "take",
+    _LIVE
+    + """
+local found = redis.call('HMGET', KEYS[1], 'd', 'c', 'e', 'i')
+if not found[1] or not live(found[3]) then
+  return false
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', ARGV[3] .. found[4], ARGV[2])
+return {found[1], found[2], found[3]}
 """,
 )

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as redis
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from jamsession import (
@@ -157,11 +158,22 @@ class RedisSessions(RecordSessionModule):
         finally:
             _MAKING_FOR.reset(making)
 
-    async def rework(self, session_id: str) -> str:
-        """Move a session to a new ID in the same hash slot, atomically, keeping its expiry."""
-        making = _MAKING_FOR.set(self._tag_of_token(session_id))
+    async def rework(
+        self, session_id: str, *, session_key: str | None = None, data: dict[str, Any] | None = None
+    ) -> str:
+        """Move a session to a new ID, atomically, keeping its expiry; see the core's ``rework``.
+
+        The new ID carries the tag of the session key it ends up under: the
+        same slot as before, unless ``session_key`` moves it to another.
+        """
+        tag: str | None
+        if isinstance(session_key, str):
+            tag = _layout.digest(session_key)[: _layout.TAG_LENGTH]
+        else:
+            tag = self._tag_of_token(session_id)  # the core refuses a session_key of another type
+        making = _MAKING_FOR.set(tag)
         try:
-            return await super().rework(session_id)
+            return await super().rework(session_id, session_key=session_key, data=data)
         finally:
             _MAKING_FOR.reset(making)
 
@@ -208,6 +220,43 @@ class RedisSessions(RecordSessionModule):
         )
         return None if found is None else bytes(found)
 
+    async def fetch_full_record(
+        self, raw_id: str, now: float, extend_to: float | None
+    ) -> StoredSession | None:
+        """The whole live session, its expiry moved to ``extend_to`` when given."""
+        tag = _layout.tag_of_raw_id(raw_id)
+        if tag is None:
+            return None
+        found = await self._run(
+            _scripts.FETCH_FULL,
+            (self._layout.session(raw_id, tag),),
+            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag)),
+        )
+        if found is None:
+            return None
+        blob, session_key, created_at, expires_at = found
+        return StoredSession(
+            raw_id,
+            bytes(session_key).decode("utf-8", "surrogatepass"),
+            bytes(blob),
+            float(created_at),
+            float(expires_at) if expires_at else None,
+        )
+
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        """Replace a live session's data only if it is exactly ``expected``: one script."""
+        tag = _layout.tag_of_raw_id(raw_id)
+        if tag is None:
+            return None
+        swapped = await self._run(
+            _scripts.SWAP,
+            (self._layout.session(raw_id, tag),),
+            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag), expected, blob),
+        )
+        return None if swapped < 0 else bool(swapped)
+
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         """Replace a live session's data (and expiry, when given); ``False`` if none is live."""
         tag = _layout.tag_of_raw_id(raw_id)
@@ -220,19 +269,98 @@ class RedisSessions(RecordSessionModule):
         )
         return bool(replaced)
 
-    async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
-        """Rename a live session's hash, keeping its Redis expiry; ``False`` if none is live."""
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
+        """Rename a live session's hash, keeping its Redis expiry; ``False`` if none is live.
+
+        With ``session_key``, the session also moves to that key's index; on
+        Redis Cluster, when the two keys' tags lie in different slots, that
+        takes two scripts (see :meth:`_move_across_slots`).
+        """
         tag = _layout.tag_of_raw_id(raw_id)
         if tag is None:
             return False
-        if _layout.tag_of_raw_id(new_raw_id) != tag:
-            raise ValueError("a session moves only to a raw ID with its own hash tag")
+        new_tag = _layout.tag_of_raw_id(new_raw_id)
+        extra = () if blob is None else (blob,)
+        if session_key is None:
+            if new_tag != tag:
+                raise ValueError("a session moves only to a raw ID with its own hash tag")
+            moved = await self._run(
+                _scripts.MOVE,
+                (self._layout.session(raw_id, tag), self._layout.session(new_raw_id, tag)),
+                (repr(now), raw_id, new_raw_id, self._layout.indexes(tag), *extra),
+            )
+            return bool(moved)
+        key_digest = _layout.digest(session_key)
+        if new_tag != key_digest[: _layout.TAG_LENGTH]:
+            raise ValueError("the new raw ID does not carry the hash tag of its session key")
+        if isinstance(self._client, redis.RedisCluster) and key_slot(tag.encode()) != key_slot(
+            new_tag.encode()
+        ):
+            return await self._move_across_slots(raw_id, new_raw_id, now, session_key=session_key, blob=blob)
         moved = await self._run(
-            _scripts.MOVE,
-            (self._layout.session(raw_id, tag), self._layout.session(new_raw_id, tag)),
-            (repr(now), raw_id, new_raw_id, self._layout.indexes(tag)),
+            _scripts.MOVE_TO_KEY,
+            (
+                self._layout.session(raw_id, tag),
+                self._layout.session(new_raw_id, new_tag),
+                self._layout.index(key_digest),
+            ),
+            (
+                repr(now),
+                raw_id,
+                new_raw_id,
+                self._layout.indexes(tag),
+                session_key.encode("utf-8", "surrogatepass"),
+                key_digest,
+                *extra,
+            ),
         )
         return bool(moved)
+
+    async def _move_across_slots(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str,
+        blob: bytes | None,
+    ) -> bool:
+        """A move to a key whose sessions live on another slot of a cluster: take, then put.
+
+        No script spans two slots, so the old session is taken (checked live
+        and removed, atomically: of concurrent moves one gets it) and then
+        stored under its new ID, with its creation time and absolute expiry.
+        At no time are both IDs live. If the second step fails, the session
+        is gone and the error is raised: the caller logs in again.
+        """
+        tag = _layout.tag_of_raw_id(raw_id)
+        assert tag is not None  # checked by the caller
+        taken = await self._run(
+            _scripts.TAKE,
+            (self._layout.session(raw_id, tag),),
+            (repr(now), raw_id, self._layout.indexes(tag)),
+        )
+        if taken is None:
+            return False
+        old_blob, created_at, expires_at = taken
+        await self.insert_record(
+            StoredSession(
+                new_raw_id,
+                session_key,
+                bytes(old_blob) if blob is None else blob,
+                float(created_at),
+                float(expires_at) if expires_at else None,
+            )
+        )
+        return True
 
     async def remove_record(self, raw_id: str) -> None:
         """Remove a session and its index entry, if any."""
