@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 
 import redis.asyncio as redis
 from redis.crc import key_slot
 from tests.plugins.redis.conftest import RedisCluster, RedisServer
 
-from jamsession import BackendUnavailableError
+from jamsession import BackendUnavailableError, JamSessionNotFound
 from jamsession_redis import RedisSessions
 
 TIMEOUT = 1.5
@@ -110,3 +111,42 @@ async def test_a_master_lost_mid_load_gives_typed_errors_loses_no_acknowledged_w
                 recovered.append(owners[_slot_of(prefix, token)])
         assert victim.port in recovered
         assert 30 == len(recovered)
+
+
+def _keys_in_other_slots(prefix: str) -> tuple[str, str]:
+    """Two session keys whose tags hash to different slots."""
+    first = "anonymous"
+    first_slot = key_slot(hashlib.sha256(first.encode()).hexdigest()[:4].encode())
+    for number in range(100):
+        other = f"user-{number}"
+        if key_slot(hashlib.sha256(other.encode()).hexdigest()[:4].encode()) != first_slot:
+            return first, other
+    raise AssertionError("no key in another slot")
+
+
+async def test_login_to_a_key_in_another_slot_moves_data_key_and_expiry(
+    redis_cluster: RedisCluster, prefix: str
+) -> None:
+    anonymous, user = _keys_in_other_slots(prefix)
+    async with RedisSessions(url=redis_cluster.url, prefix=prefix, default_ttl=600) as store:
+        token = await store.create(anonymous, {"cart": [1]})
+        before = await store.load(token)
+        assert before is not None
+        new = await store.rework(token, session_key=user, data={"cart": [1], "user": True})
+        assert _slot_of(prefix, token) != _slot_of(prefix, new)
+        assert await store.get(token) is None
+        after = await store.load(new)
+        assert after is not None
+        assert (user, {"cart": [1], "user": True}) == (after.session_key, after.data)
+        assert (before.created_at, before.expires_at) == (after.created_at, after.expires_at)
+        assert [] == await store.list_sessions(anonymous)
+        assert [after.handle] == [info.handle for info in await store.list_sessions(user)]
+        # Of two concurrent logins from one session, one wins.
+        second = await store.create(anonymous, {})
+        outcomes = await asyncio.gather(
+            store.rework(second, session_key=user),
+            store.rework(second, session_key=user),
+            return_exceptions=True,
+        )
+        assert 1 == sum(isinstance(outcome, str) for outcome in outcomes)
+        assert 1 == sum(isinstance(outcome, JamSessionNotFound) for outcome in outcomes)

@@ -271,3 +271,19 @@ def test_uses_only_the_public_api() -> None:
                 assert all(not alias.name.startswith("jamsession._") for alias in node.names), path.name
             if isinstance(node, ast.Attribute) and node.attr in core_private - contract_dunders:
                 pytest.fail(f"{path.name}:{node.lineno} uses the core's private {node.attr}")
+
+
+async def test_login_to_another_key_keeps_the_redis_expiry_and_moves_the_index(
+    redis_url: str, prefix: str, server: redis.Redis
+) -> None:
+    clock = FakeClock()
+    async with RedisSessions(url=redis_url, prefix=prefix, default_ttl=60, clock=clock) as store:
+        old = await store.create("anonymous", {"cart": [1]})
+        before = await server.pexpiretime(session_name(prefix, old))
+        clock.advance(30)
+        new = await store.rework(old, session_key="alice", data={"cart": [1], "user": "alice"})
+        assert 0 == await server.exists(session_name(prefix, old))
+        assert before == await server.pexpiretime(session_name(prefix, new))
+        assert [new.encode()] == await server.zrange(index_name(prefix, "alice"), 0, -1)
+        assert 0 == await server.zcard(index_name(prefix, "anonymous"))
+        assert b"alice" == await server.hget(session_name(prefix, new), "k")
