@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as redis
@@ -213,9 +212,14 @@ class RedisSessions(RecordSessionModule):
         tag = _layout.tag_of_raw_id(raw_id)
         if tag is None:
             return None  # not an ID this plugin made
+        session = self._layout.session(raw_id, tag)
+        if extend_to is None:
+            # A read that changes nothing needs no script: one HMGET, the expiry checked here.
+            blob, expires_at = await self._run(_READ, (session,), (b"d", b"e"))
+            return None if blob is None or not _live(expires_at, now) else bytes(blob)
         found = await self._run(
             _scripts.FETCH,
-            (self._layout.session(raw_id, tag),),
+            (session,),
             (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag)),
         )
         return None if found is None else bytes(found)
@@ -414,12 +418,12 @@ class RedisSessions(RecordSessionModule):
     async def _run(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         """Run ``script`` in one round trip, within ``timeout``; failures become typed errors."""
         try:
-            async with self._bounded():
-                try:
-                    return await self._client.evalsha(script.sha, len(keys), *keys, *args)
-                except NoScriptError:
-                    # A server that has not seen it yet (restarted, failed over, another node).
-                    return await self._client.eval(script.source, len(keys), *keys, *args)
+            # asyncio.timeout(None) sets no deadline.
+            async with asyncio.timeout(self.timeout):
+                if self._gate is None:
+                    return await self._call(script, keys, args)
+                async with self._gate:
+                    return await self._call(script, keys, args)
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             raise _unavailable(script, exc) from exc
         except AttributeError as exc:
@@ -429,14 +433,22 @@ class RedisSessions(RecordSessionModule):
                 raise
             raise _unavailable(script, exc) from exc
 
-    @contextlib.asynccontextmanager
-    async def _bounded(self) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            if self.timeout is not None:
-                await stack.enter_async_context(asyncio.timeout(self.timeout))
-            if self._gate is not None:
-                await stack.enter_async_context(self._gate)
-            yield
+    async def _call(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
+        if script is _READ:
+            return await self._client.execute_command("HMGET", *keys, *args)
+        try:
+            return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # A server that has not seen it yet (restarted, failed over, another node).
+            return await self._client.eval(script.source, len(keys), *keys, *args)
+
+
+#: Not a script: a plain ``HMGET`` of one session's fields, run and guarded like the scripts.
+_READ = _scripts.Script("fetch", "HMGET")
+
+
+def _live(expires_at: bytes | None, now: float) -> bool:
+    return not expires_at or float(expires_at) > now
 
 
 def _unavailable(script: _scripts.Script, exc: BaseException) -> BackendUnavailableError:
