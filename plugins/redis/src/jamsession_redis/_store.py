@@ -39,9 +39,10 @@ _MAKING_FOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("jamses
 class RedisSessions(RecordSessionModule):
     """Sessions in Redis or Valkey: one server, Sentinel or Cluster; expired by the server itself.
 
-    Every storage primitive is one Lua script, one round trip, atomic on
-    the server: ``update`` never brings back a session deleted or expired
-    meanwhile, and of concurrent ``rework`` calls on one ID exactly one wins.
+    Every storage primitive is one round trip, atomic on the server: a Lua
+    script, or a lone ``HMGET`` for a read that changes nothing. ``update``
+    never brings back a session deleted or expired meanwhile, and of
+    concurrent ``rework`` calls on one ID exactly one wins.
     One session key's sessions share a hash slot, so on Redis Cluster too
     ``clear``, ``list_sessions`` and ``rework`` are each one script on one
     node. Raw IDs are the ``id_factory``'s IDs with that slot's tag appended
