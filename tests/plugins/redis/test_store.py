@@ -287,3 +287,8 @@ async def test_login_to_another_key_keeps_the_redis_expiry_and_moves_the_index(
         assert [new.encode()] == await server.zrange(index_name(prefix, "alice"), 0, -1)
         assert 0 == await server.zcard(index_name(prefix, "anonymous"))
         assert b"alice" == await server.hget(session_name(prefix, new), "k")
+
+
+async def test_nothing_to_purge_redis_expires_sessions_itself(store: RedisSessions) -> None:
+    await store.create("alice", {"n": 1})
+    assert (False, 0) == (store.supports_purge, await store.purge_expired())
