@@ -9,6 +9,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -99,9 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text.split("\n## ")[1].join(["## ", "\n"]))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     if "redis" in args.sections:
-        from benchmarks import redis_ratios
+        if shutil.which("redis-server") is None:
+            print("redis: skipped, redis-server is not installed (apt-get install -y redis-server)")
+        else:
+            from benchmarks import redis_ratios
 
-        redis_ratios.main([] if args.size == "full" else ["--quick"])
+            redis_ratios.main([] if args.size == "full" else ["--quick"])
     return 0
 
 
