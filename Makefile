@@ -35,13 +35,13 @@ types: $(VENV)/.installed
 pytest: $(VENV)/.installed redis-server chromium wrk
 	$(BIN)/pytest -m "not slow"
 
-# The Redis example's tests run against a real server from Debian's package; where it
+# The Redis plugin's tests run against real servers from Debian's package; where it
 # cannot be installed (no root, no package index) those tests skip, saying why.
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	 $$S apt-get install -y -qq redis-server >/dev/null 2>&1 \
 	 || { $$S apt-get update -qq && $$S apt-get install -y -qq redis-server >/dev/null; } \
-	 || echo "redis-server unavailable: the Redis example's tests will be skipped"; }
+	 || echo "redis-server unavailable: the Redis plugin's tests will be skipped"; }
 
 # The web tests drive Debian's headless Chromium; where it cannot be installed they skip, saying why.
 chromium:

@@ -9,6 +9,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "web", "plots")
+SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "web", "redis", "plots")
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -104,6 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The targets table, for whoever watches the run.
     print(text.split("\n## ")[1].join(["## ", "\n"]))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
+    if "redis" in args.sections:
+        if shutil.which("redis-server") is None:
+            print("redis: skipped, redis-server is not installed (apt-get install -y redis-server)")
+        else:
+            from benchmarks import redis_ratios
+
+            redis_ratios.main([] if args.size == "full" else ["--quick"])
     return 0
 
 

@@ -89,7 +89,7 @@ def _backends() -> list[tuple[str, type, type | None]]:
         ("memory", MemorySessions, record),
         ("sqlite", SqliteSessions, record),
         ("mongodb", MongoSessions, record),
-        ("redis (the example plugin)", RedisSessions, base),
+        ("redis", RedisSessions, record),
     ]
 
 

@@ -1,0 +1,67 @@
+"""One server that goes away, or hangs: typed errors in bounded time, and recovery on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+from tests.plugins.redis.conftest import MISSING, REDIS_SERVER, RedisServer
+
+from jamsession import BackendUnavailableError
+from jamsession_redis import RedisSessions
+
+TIMEOUT = 0.5
+
+
+@pytest.fixture
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A server of this test's own, which it may stop, pause and start again."""
+    if REDIS_SERVER is None:
+        pytest.skip(MISSING)
+    server = RedisServer(tmp_path_factory.mktemp("redis-own"))
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.process.send_signal(signal.SIGCONT)
+        server.stop()
+
+
+async def _timed_failure(store: RedisSessions, token: str) -> float:
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailableError) as caught:
+        await store.get(token)
+    assert token not in str(caught.value)
+    return time.monotonic() - started
+
+
+async def test_a_server_that_stops_gives_typed_errors_and_the_store_recovers_when_it_is_back(
+    own_server: RedisServer,
+) -> None:
+    async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
+        token = await store.create("alice", {"n": 1})
+        own_server.stop()
+        assert await _timed_failure(store, token) < TIMEOUT + 1.0
+        with pytest.raises(BackendUnavailableError):
+            await store.create("alice", {"n": 2})
+        await asyncio.to_thread(own_server.start)
+        # The restarted server kept nothing (no persistence) and knows none of the scripts.
+        assert await store.get(token) is None
+        again = await store.create("alice", {"n": 3})
+        assert {"n": 3} == await store.get(again)
+
+
+async def test_a_server_that_hangs_gives_a_typed_error_within_the_timeout(own_server: RedisServer) -> None:
+    async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
+        token = await store.create("alice", {"n": 1})
+        assert own_server.process is not None
+        own_server.process.send_signal(signal.SIGSTOP)
+        try:
+            assert await _timed_failure(store, token) < TIMEOUT + 1.0
+        finally:
+            own_server.process.send_signal(signal.SIGCONT)
+        assert {"n": 1} == await store.get(token)
