@@ -23,6 +23,9 @@ from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
+#: Sessions list_sessions decodes between two yields to the event loop.
+LIST_SLICE = 256
+
 
 @dataclass(slots=True)
 class StoredSession:
@@ -209,7 +212,12 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """
         _check_session_key(session_key)
         sessions = []
-        for record in await self.list_key_records(session_key, self.clock()):
+        ordered = True
+        for index, record in enumerate(await self.list_key_records(session_key, self.clock())):
+            if index % LIST_SLICE == LIST_SLICE - 1:
+                # One key may hold any number of sessions: decoding them all
+                # at once would hold the event loop; other tasks run between slices.
+                await asyncio.sleep(0)
             data = self._load_or_none(record.blob)
             if data is not None:
                 sessions.append(
@@ -221,7 +229,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
                         record.expires_at,
                     )
                 )
-        sessions.sort(key=lambda info: info.created_at)
+                ordered = ordered and (len(sessions) < 2 or sessions[-2].created_at <= record.created_at)
+        if not ordered:
+            sessions.sort(key=lambda info: info.created_at)
         return sessions
 
     async def purge_expired(self) -> int:

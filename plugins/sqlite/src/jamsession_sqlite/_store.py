@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sqlite3
@@ -9,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+
+import aiosqlite
 
 from jamsession import (
     BaseEncoder,
@@ -21,9 +24,9 @@ from jamsession import (
     default_id_factory,
 )
 from jamsession_sqlite import _statements as statements
-from jamsession_sqlite._checkpoint import Checkpointer
+from jamsession_sqlite._checkpoint import RESTART_WAL, Checkpointer
+from jamsession_sqlite._engine import Engine
 from jamsession_sqlite._failures import open_error, operation_error
-from jamsession_sqlite._group_commit import GroupCommit
 from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 
 Synchronous = Literal["off", "normal", "full", "extra"]
@@ -134,12 +137,11 @@ class SqliteSessions(RecordSessionModule):
             clock=clock,
         )
         self._prepare_file()
-        self._commit = GroupCommit(
+        self._engine = Engine(
             self._connect,
+            self._connect_inline if self.inline_statements else None,
             self._operation_error,
-            self.busy_timeout,
             Checkpointer(self._plain_connection),
-            connect_inline=self._connect_inline if self.inline_statements else None,
             # A commit that flushes to disk would hold the event loop for milliseconds.
             inline_writes=self.synchronous in {"off", "normal"},
         )
@@ -150,7 +152,7 @@ class SqliteSessions(RecordSessionModule):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def __aenter__(self) -> SqliteSessions:
-        await self._commit.connect()
+        await self._engine.connect()
         return self
 
     async def aclose(self) -> None:
@@ -158,7 +160,7 @@ class SqliteSessions(RecordSessionModule):
 
         .. versionadded:: 0.1
         """
-        await self._commit.aclose()
+        await self._engine.aclose()
 
     def _prepare_file(self) -> None:
         """Create or migrate the file now, so a bad ``path`` fails when the store is built."""
@@ -178,30 +180,43 @@ class SqliteSessions(RecordSessionModule):
         return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
 
     def _connect_inline(self) -> sqlite3.Connection:
-        # Opened on aiosqlite's thread, used on the event loop's only. It never
-        # waits for a lock (timeout 0): a locked statement goes to the thread.
+        # Opened on a worker thread, used on the event loop's only. It never
+        # waits for a lock (timeout 0): a locked statement takes the queue.
         connection = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-        return self._configure(connection)
-
-    def _connect(self) -> sqlite3.Connection:
-        # Runs on aiosqlite's thread. Autocommit mode: transactions are the
-        # group commit's explicit BEGIN/COMMIT, never sqlite3's implicit ones.
-        return self._configure(self._plain_connection())
-
-    def _configure(self, connection: sqlite3.Connection) -> sqlite3.Connection:
         try:
-            # PRAGMA takes no parameters; every value here was validated above.
-            connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
-            connection.execute(f"PRAGMA mmap_size = {self.mmap_size}")
-            connection.execute(f"PRAGMA cache_size = {-self.cache_size}")
-            # The checkpointer thread does it, off the request path.
-            connection.execute("PRAGMA wal_autocheckpoint = 0")
-            # After a burst, the WAL is cut back to this size once reset.
-            connection.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
+            for pragma in self._pragmas():
+                connection.execute(pragma)
         except BaseException:
             connection.close()
             raise
         return connection
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # Autocommit mode: transactions are the engine's explicit BEGIN/COMMIT,
+        # never sqlite3's implicit ones.
+        connection = await aiosqlite.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            for pragma in self._pragmas():
+                await connection.execute(pragma)
+        except BaseException:
+            await connection.close()
+            raise
+        # An empty WAL's first write syncs its header: done here, off the event loop.
+        with contextlib.suppress(sqlite3.Error):
+            await connection.execute(RESTART_WAL)
+        return connection
+
+    def _pragmas(self) -> list[str]:
+        # PRAGMA takes no parameters; every value here was validated above.
+        return [
+            f"PRAGMA synchronous = {self.synchronous.upper()}",
+            f"PRAGMA mmap_size = {self.mmap_size}",
+            f"PRAGMA cache_size = {-self.cache_size}",
+            # The checkpointer thread does it, off the request path.
+            "PRAGMA wal_autocheckpoint = 0",
+            # After a burst, the WAL is cut back to this size once reset.
+            f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}",
+        ]
 
     def _operation_error(self, exc: BaseException) -> Any:
         return operation_error(self.path, exc)
@@ -209,7 +224,7 @@ class SqliteSessions(RecordSessionModule):
     # -- the storage primitives ---------------------------------------------------------
 
     async def insert_record(self, record: StoredSession) -> None:
-        await self._commit.run(
+        await self._engine.run(
             statements.INSERT,
             record.raw_id,
             _key_bytes(record.session_key),
@@ -221,34 +236,34 @@ class SqliteSessions(RecordSessionModule):
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         if extend_to is None:
-            rows = await self._commit.run(statements.FETCH, raw_id, now)
+            rows = await self._engine.run(statements.FETCH, raw_id, now)
         else:
-            rows = await self._commit.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
+            rows = await self._engine.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
         return rows[0][0] if rows else None
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
-        changed: int = await self._commit.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
+        changed: int = await self._engine.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
         return changed == 1
 
     async def move_record(self, raw_id: str, new_raw_id: str, now: float) -> bool:
-        changed: int = await self._commit.run(statements.MOVE, new_raw_id, now, raw_id, now)
+        changed: int = await self._engine.run(statements.MOVE, new_raw_id, now, raw_id, now)
         return changed == 1
 
     async def remove_record(self, raw_id: str) -> None:
-        await self._commit.run(statements.REMOVE, raw_id)
+        await self._engine.run(statements.REMOVE, raw_id)
 
     async def remove_key_records(self, session_key: str) -> None:
-        await self._commit.run(statements.REMOVE_KEY, _key_bytes(session_key))
+        await self._engine.run(statements.REMOVE_KEY, _key_bytes(session_key))
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        rows = await self._commit.run(statements.LIST_KEY, _key_bytes(session_key), now)
+        rows = await self._engine.run(statements.LIST_KEY, _key_bytes(session_key), now)
         return [
             StoredSession(raw_id, session_key, blob, created_at, expires_at)
             for raw_id, blob, created_at, expires_at in rows
         ]
 
     async def purge_records(self, now: float, limit: int) -> int:
-        removed: int = await self._commit.run(statements.PURGE, now, limit)
+        removed: int = await self._engine.run(statements.PURGE, now, limit)
         return removed
 
 
