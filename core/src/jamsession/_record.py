@@ -23,8 +23,10 @@ from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
-#: Sessions list_sessions decodes between two yields to the event loop.
+#: Most sessions list_sessions decodes, and most seconds it spends, between
+#: two yields to the event loop.
 LIST_SLICE = 256
+LIST_SLICE_SECONDS = 0.002
 
 
 @dataclass(slots=True)
@@ -213,11 +215,14 @@ class RecordSessionModule(BaseAsyncSessionModule):
         _check_session_key(session_key)
         sessions = []
         ordered = True
-        for index, record in enumerate(await self.list_key_records(session_key, self.clock())):
-            if index % LIST_SLICE == LIST_SLICE - 1:
+        records = await self.list_key_records(session_key, self.clock())
+        slice_end = time.monotonic() + LIST_SLICE_SECONDS
+        for index, record in enumerate(records):
+            if index % LIST_SLICE == LIST_SLICE - 1 or time.monotonic() > slice_end:
                 # One key may hold any number of sessions: decoding them all
                 # at once would hold the event loop; other tasks run between slices.
                 await asyncio.sleep(0)
+                slice_end = time.monotonic() + LIST_SLICE_SECONDS
             data = self._load_or_none(record.blob)
             if data is not None:
                 sessions.append(

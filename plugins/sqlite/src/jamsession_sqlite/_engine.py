@@ -9,9 +9,10 @@ a write commits as it completes, and writes run inline only where a commit
 does not wait for the disk (``synchronous`` "normal" or "off"). The attempt
 gives up, and the statement takes the queue instead, when it finds the
 file locked (another connection is writing), and while the file is cold:
-an attempt that took longer than :data:`COLD_AFTER` (its pages came from
-the disk) sends the statements of the next :data:`WARM_UP` seconds to the
-thread, which warms the cache while the event loop goes on. Then the
+an attempt that took longer than :data:`COLD_AFTER` and had to wait for
+the disk (the thread's count of major page faults and block reads grew)
+sends the statements of the next :data:`WARM_UP` seconds to the thread,
+which warms the cache while the event loop goes on. Then the
 caller yields to the event loop once before it gets its result, so a
 coroutine awaiting operations back to back lets every other task run
 between them.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import resource
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -139,6 +141,7 @@ class Engine:
         self._queue: list[_Queued] = []
         self._flush: asyncio.Task[None] | None = None
         self._cold_until = 0.0
+        self._disk_waits = _disk_waits()
         # Closing: new statements are refused; shut: the connection is gone for good.
         self._closed = False
         self._shut = False
@@ -175,7 +178,12 @@ class Engine:
                 return _DEFERRED
             raise
         if time.monotonic() - started > COLD_AFTER:
-            self._cold_until = time.monotonic() + WARM_UP
+            # Slow: read from the disk, or only preempted by the OS (then the
+            # inline route stays, as no page was missing).
+            waits = _disk_waits()
+            if waits != self._disk_waits:
+                self._cold_until = time.monotonic() + WARM_UP
+            self._disk_waits = waits
         self.inline_runs += 1
         if statement.writes:
             self._checkpointer.wrote(1)
@@ -296,6 +304,12 @@ async def _call(connection: aiosqlite.Connection, statement: Statement, params: 
         return list(await connection.execute_fetchall(statement.sql, params))
     cursor = await connection.execute(statement.sql, params)
     return _result(statement, cursor, None)
+
+
+def _disk_waits() -> int:
+    """Major page faults and block reads of the calling thread so far (of the process, off Linux)."""
+    usage = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
+    return usage.ru_majflt + usage.ru_inblock
 
 
 def _result(statement: Statement, cursor: Any, rows: list[Any] | None) -> Any:
