@@ -51,13 +51,14 @@ class SqliteSessions(RecordSessionModule):
     file: SQLite's WAL mode lets readers proceed while one process writes,
     and writers wait for each other up to ``busy_timeout``.
 
-    An operation that finds nothing else in flight runs at once on the event
-    loop's thread, on a second connection that never waits for a lock: SQLite
-    does a session's lookup or write in microseconds, far less than handing
-    it to aiosqlite's thread and back. An operation that would have to wait
-    for another connection's lock, and operations from concurrent coroutines,
-    go to aiosqlite's thread instead, where they are sent to SQLite together,
-    in one transaction (group commit), so throughput grows with concurrency.
+    The event loop belongs to the application: a statement that touches one
+    session's row runs on the event loop's thread only when it needs no lock
+    wait and no disk read, and the caller then yields once, so awaiting
+    operations back to back lets other tasks run; everything else (lock
+    waits, a cold file, whole-key work such as ``clear`` and
+    ``list_sessions`` of a key with any number of sessions, purges) runs on
+    aiosqlite's thread, concurrent writes there sharing one commit. See
+    :mod:`jamsession_sqlite._engine` for the two routes.
 
     Args:
         path: The SQLite file. Created when missing; it must not be shared
@@ -84,8 +85,8 @@ class SqliteSessions(RecordSessionModule):
         cache_size: SQLite's page cache per connection, in KiB. With
             ``inline_statements``, a store has two connections: one used on
             the event loop's thread and one on aiosqlite's.
-        inline_statements: Run lone operations on the event loop's thread, as
-            above (default). Writes do so only with ``synchronous`` "normal"
+        inline_statements: Run per-session statements on the event loop's
+            thread, as above (default). Writes do so only with ``synchronous`` "normal"
             or "off", where a commit does not wait for the disk. ``False``
             sends every statement to aiosqlite's thread, so the event loop
             never touches the file: each operation then costs a thread hop,
