@@ -12,10 +12,10 @@ file locked (another connection is writing), and while the file is cold:
 an attempt that took longer than :data:`COLD_AFTER` and had to wait for
 the disk (the thread's count of major page faults and block reads grew)
 sends the statements of the next :data:`WARM_UP` seconds to the thread,
-which warms the cache while the event loop goes on. Then the
-caller yields to the event loop once before it gets its result, so a
-coroutine awaiting operations back to back lets every other task run
-between them.
+which warms the cache while the event loop goes on. After an inline
+statement, the caller yields to the event loop once before it gets its
+result, so a coroutine awaiting operations back to back lets every other
+task run between them.
 
 *Queue*: every other statement (whole-key work such as ``clear``, listing a
 key or purging; writes that wait for the disk; anything the inline attempt
@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import resource
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -308,6 +307,11 @@ async def _call(connection: aiosqlite.Connection, statement: Statement, params: 
 
 def _disk_waits() -> int:
     """Major page faults and block reads of the calling thread so far (of the process, off Linux)."""
+    try:
+        # Imported here: absent on Windows, and only needed on a slow attempt.
+        import resource
+    except ImportError:  # pragma: no cover - Windows: every slow attempt counts as cold
+        return time.monotonic_ns()
     usage = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
     return usage.ru_majflt + usage.ru_inblock
 
