@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from jamsession import BackendUnavailableError, ConfigError, JamSessionNotFound
 from jamsession.testing import FakeClock
-from jamsession_sqlite import SqliteSessions
+from jamsession_sqlite import SqliteSessions, _engine
 from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._engine import Engine, Returns, Statement
 
@@ -311,3 +311,31 @@ async def test_a_read_that_finds_the_file_locked_waits_on_the_thread(tmp_path: P
     assert [(1,)] == await pending
     assert (1, 0) == (commit.hops, commit.inline_runs)
     await commit.aclose()
+
+
+async def test_a_slow_attempt_that_waited_for_the_disk_sends_the_next_statements_to_the_thread(
+    store: SqliteSessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await store.create("alice", {"n": 1})
+    waits = itertools.count()
+    # Every attempt counts as slow, and the thread's disk-wait count grows on every look.
+    monkeypatch.setattr(_engine, "COLD_AFTER", -1.0)
+    monkeypatch.setattr(_engine, "_disk_waits", lambda: next(waits))
+    hops, inline_runs = store._engine.hops, store._engine.inline_runs
+    assert {"n": 1} == await store.get(session_id)  # inline, then found cold
+    assert {"n": 1} == await store.get(session_id)  # on the thread while the file warms
+    assert (1, 1) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
+
+
+async def test_a_slow_attempt_without_disk_waits_keeps_the_inline_route(
+    store: SqliteSessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await store.create("alice", {"n": 1})
+    # Slow only because the OS ran something else: no page came from the disk.
+    monkeypatch.setattr(_engine, "COLD_AFTER", -1.0)
+    monkeypatch.setattr(_engine, "_disk_waits", lambda: 0)
+    store._engine._disk_waits = 0
+    hops, inline_runs = store._engine.hops, store._engine.inline_runs
+    for _ in range(3):
+        assert {"n": 1} == await store.get(session_id)
+    assert (0, 3) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
