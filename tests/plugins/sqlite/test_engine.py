@@ -72,11 +72,11 @@ async def test_sliding_expiry_reads_with_no_hop_too(store: SqliteSessions) -> No
     assert 0 == store._engine.hops - hops
 
 
-async def test_queued_writes_share_batches(tmp_path: Path) -> None:
+async def test_queued_writes_go_to_the_thread_together(tmp_path: Path) -> None:
     async with SqliteSessions(path=tmp_path / "s.db", synchronous="full") as store:
         hops = store._engine.hops
         ids = await asyncio.gather(*(store.create(f"user{i}", {"i": i}) for i in range(200)))
-        # The creates go to the thread together, in one transaction or a few.
+        # The creates go to the thread together, in one batch or a few.
         assert 1 <= store._engine.hops - hops <= 4
         found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
         assert [{"i": i} for i in range(200)] == found

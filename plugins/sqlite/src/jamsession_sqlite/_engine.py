@@ -19,24 +19,26 @@ task run between them.
 
 *Queue*: every other statement (whole-key work such as ``clear``, listing a
 key or purging; writes that wait for the disk; anything the inline attempt
-gave up on) joins a queue. One flush task at a time sends the queue to
-aiosqlite's thread, on aiosqlite's public API: the reads as they are, the
-writes as one transaction (``BEGIN IMMEDIATE``, awaited first because it
-waits for the lock up to ``busy_timeout``; then the statements and their
-``COMMIT``, sent together), so that statements queued while one batch runs
-share the next batch's commit (group commit). Each statement still succeeds
-or fails alone; a failed commit fails its whole batch. Callers learn their
-outcome only once their batch has committed.
+gave up on) joins a queue. One flush task at a time sends what has queued
+to aiosqlite's thread, on aiosqlite's public API: the first statement
+alone, then the rest together, which the thread runs back to back. Each
+statement is its own transaction (autocommit), so the thread holds the
+write lock only while a statement runs, never across turns of the event
+loop, where it would turn inline writes away. If the first statement waited
+all of ``busy_timeout`` for the lock, the rest fail with it rather than
+each wait as long again.
 
-aiosqlite offers no public way to run a function on its thread, so a batch
-is ``2 + len(batch)`` queued calls rather than one; its thread runs them
-back to back, with one commit.
+There is no group commit (statements sharing one transaction): on
+aiosqlite's public API each statement is a call of its own, so a shared
+transaction is ``BEGIN`` in one call and ``COMMIT`` in a later one, and the
+write lock is then held across turns of the event loop, during which every
+inline write finds the file locked and falls back to the queue. Measured
+at 100 concurrent coroutines, that made ``update`` slower than raw aiosqlite.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import sqlite3
 import time
@@ -217,22 +219,25 @@ class Engine:
 
     async def _run_batch(self, connection: aiosqlite.Connection, batch: list[_Queued]) -> None:
         self.hops += 1
+        # The first alone: if it waited all of busy_timeout for the lock, the
+        # others fail with it instead of each waiting as long again.
+        first, rest = batch[0], batch[1:]
+        outcomes: list[Any] = list(
+            await asyncio.gather(_call(connection, first.statement, first.params), return_exceptions=True)
+        )
+        if rest and _is_busy(outcomes[0]):
+            outcomes += [outcomes[0]] * len(rest)
+        elif rest:
+            # Sent together: aiosqlite's thread runs them back to back, each
+            # statement its own transaction, so the write lock is never held
+            # across turns of the event loop (where inline writes would find it).
+            outcomes += await asyncio.gather(
+                *(_call(connection, entry.statement, entry.params) for entry in rest), return_exceptions=True
+            )
         writes = sum(entry.statement.writes for entry in batch)
-        transaction = writes and len(batch) > 1
-        if transaction:
-            # Waits for the write lock on the thread, up to busy_timeout.
-            await connection.execute("BEGIN IMMEDIATE")
-        calls = [asyncio.ensure_future(_call(connection, entry.statement, entry.params)) for entry in batch]
-        if transaction:
-            calls.append(asyncio.ensure_future(connection.execute("COMMIT")))
-        outcomes = await asyncio.gather(*calls, return_exceptions=True)
-        if transaction and isinstance(outcomes[-1], BaseException):
-            with contextlib.suppress(sqlite3.Error):
-                await connection.execute("ROLLBACK")
-            raise outcomes[-1]
         if writes:
             self._checkpointer.wrote(writes)
-        for entry, outcome in zip(batch, outcomes, strict=False):
+        for entry, outcome in zip(batch, outcomes, strict=True):
             if entry.future.done():
                 continue
             if isinstance(outcome, BaseException):
@@ -303,6 +308,10 @@ async def _call(connection: aiosqlite.Connection, statement: Statement, params: 
         return list(await connection.execute_fetchall(statement.sql, params))
     cursor = await connection.execute(statement.sql, params)
     return _result(statement, cursor, None)
+
+
+def _is_busy(outcome: object) -> bool:
+    return isinstance(outcome, sqlite3.Error) and is_busy(outcome)
 
 
 def _disk_waits() -> int:

@@ -61,7 +61,7 @@ class SqliteSessions(RecordSessionModule):
     operations back to back lets other tasks run; everything else (lock
     waits, a cold file, whole-key work such as ``clear`` and
     ``list_sessions`` of a key with any number of sessions, purges) runs on
-    aiosqlite's thread, concurrent writes there sharing one commit. See
+    aiosqlite's thread, one statement after another. See
     :mod:`jamsession_sqlite._engine` for the two routes.
 
     Args:
@@ -74,8 +74,8 @@ class SqliteSessions(RecordSessionModule):
               crash or kill of the process; a power loss or OS crash may undo
               the last operations before it (the file stays intact).
             * ``"full"``: each commit is flushed to disk (``fsync``) before the
-              operation returns, so it also survives power loss. Group commit
-              shares one flush among all the operations of a batch.
+              operation returns, so it also survives power loss; such writes
+              run on aiosqlite's thread, one flush each.
             * ``"extra"``: as ``"full"``, and also flushes the directory.
             * ``"off"``: never flushes; a process crash loses nothing, but a
               power loss may corrupt the file. For scratch data only.
