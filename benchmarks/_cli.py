@@ -22,17 +22,19 @@ from benchmarks import _peers
 from benchmarks._measure import Group, run_group
 from benchmarks._mongo_server import mongo_server
 from benchmarks._payloads import PAYLOADS
+from benchmarks._realistic import run_realistic
 from benchmarks._report import summary, write_json
 from benchmarks._results import Run
 from benchmarks._scaling import run_scaling
 from benchmarks._settings import SETTINGS, Settings
+from benchmarks._stalls import run_stalls
 from benchmarks._startup import run_startup
 from benchmarks._subjects import BACKENDS, Context, jamlib_groups, lifecycle_groups
 from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "web", "redis", "plots")
+SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "stalls", "realistic", "web", "redis", "plots")
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -136,11 +138,37 @@ def _run(settings: Settings, backends: list[str], sections: list[str], workdir: 
                 run.skipped.append(f"{peer}: not installed (pip install -r benchmarks/requirements.txt)")
         steps = sum(1 + group.repeats for group in [*groups, *jamlib])
         steps += len(scaling) * len(settings.scaling_sizes) + ("startup" in sections)
+        sqlite_sections = [
+            name for name in ("stalls", "realistic") if name in sections and "sqlite" in backends
+        ]
+        steps += len(sqlite_sections)
         with _progress(steps) as advance:
             if "startup" in sections:
                 advance.describe("start-up")
                 run.startup = run_startup(settings.startup_repeats, advance)
             asyncio.run(_measure(run, groups, jamlib, scaling, context=context, advance=advance))
+            if "stalls" in sqlite_sections:
+                advance.describe("sqlite event-loop stalls")
+                run.stalls = asyncio.run(
+                    run_stalls(
+                        workdir,
+                        stored=settings.stall_stored,
+                        key_sessions=settings.stall_key_sessions,
+                        gets=settings.stall_gets,
+                        data=PAYLOADS["typical"],
+                    )
+                )
+                advance(1)
+            if "realistic" in sqlite_sections:
+                advance.describe("sqlite two processes, random sessions")
+                run.realistic = run_realistic(
+                    workdir,
+                    stored=settings.realistic_stored,
+                    requests=settings.realistic_requests,
+                    rounds=settings.realistic_rounds,
+                    data=PAYLOADS["typical"],
+                )
+                advance(1)
     run.meta["load_after"] = _load()
     return run
 

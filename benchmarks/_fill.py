@@ -20,15 +20,18 @@ from jamsession import StoredSession
 _CHUNK = 50_000
 
 
-def fill_sqlite(path: str, count: int, blob: bytes, first: int = 0) -> list[str]:
-    """Insert ``count`` sessions holding ``blob`` into the jamsession-sqlite file ``path``; their IDs."""
+def fill_sqlite(path: str, count: int, blob: bytes, first: int = 0, key: str | None = None) -> list[str]:
+    """Insert ``count`` sessions holding ``blob`` into the jamsession-sqlite file ``path``; their IDs.
+
+    Each session has a session key of its own, or all have ``key``.
+    """
     ids = [str(uuid4()) for _ in range(count)]
     now = time.time()
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.execute("BEGIN")
         for start in range(0, count, _CHUNK):
             rows = (
-                (session_id, f"stored-{first + start + i}".encode(), blob, now, now, None)
+                (session_id, (key or f"stored-{first + start + i}").encode(), blob, now, now, None)
                 for i, session_id in enumerate(ids[start : start + _CHUNK])
             )
             connection.executemany(SQL_INSERT, rows)

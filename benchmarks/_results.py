@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks._measure import OPS, GroupResult, paired_ratios
+from benchmarks._realistic import RealisticResult
 from benchmarks._scaling import ScalingResult
 from benchmarks._settings import Settings
+from benchmarks._stalls import StallResult
 from benchmarks._startup import StartupResult
 
 
@@ -20,6 +22,8 @@ class Run:
     jamlib: list[GroupResult] = field(default_factory=list)
     scaling: list[ScalingResult] = field(default_factory=list)
     startup: StartupResult | None = None
+    stalls: StallResult | None = None
+    realistic: RealisticResult | None = None
     #: What could not be measured, and why.
     skipped: list[str] = field(default_factory=list)
 

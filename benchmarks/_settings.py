@@ -30,6 +30,14 @@ class Settings:
     jamlib_repeats: int
     #: Start-ups of each command timed.
     startup_repeats: int
+    #: Event-loop stalls: stored sessions, sessions of the one big key, gets per scenario.
+    stall_stored: int = 100_000
+    stall_key_sessions: int = 100_000
+    stall_gets: int = 2000
+    #: The two-process run: stored sessions, requests per process per round, rounds.
+    realistic_stored: int = 100_000
+    realistic_requests: int = 20_000
+    realistic_rounds: int = 3
 
     def sessions_for(self, backend: str, concurrency: int) -> int:
         """Sessions per phase: when concurrent, at least one per coroutine."""
@@ -75,6 +83,11 @@ QUICK = Settings(
     jamlib_sessions={100: 10, 1_000: 5},
     jamlib_repeats=2,
     startup_repeats=6,
+    stall_stored=20_000,
+    stall_key_sessions=20_000,
+    stall_gets=1000,
+    realistic_requests=5000,
+    realistic_rounds=2,
 )
 
 SMOKE = Settings(
@@ -91,6 +104,12 @@ SMOKE = Settings(
     jamlib_sessions={10: 3, 100: 3},
     jamlib_repeats=1,
     startup_repeats=1,
+    stall_stored=500,
+    stall_key_sessions=500,
+    stall_gets=100,
+    realistic_stored=500,
+    realistic_requests=100,
+    realistic_rounds=1,
 )
 
 SETTINGS = {settings.name: settings for settings in (FULL, QUICK, SMOKE)}

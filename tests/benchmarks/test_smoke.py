@@ -32,6 +32,9 @@ def test_smoke_run_writes_results_summary_and_charts(tmp_path: Path) -> None:
     assert ["memory", "sqlite"] == [scaling["backend"] for scaling in results["scaling"]]
     assert [] == results["startup"]["imported_drivers"]
     assert all(target["met"] is not None for target in results["targets"]), results["targets"]
+    stalls = [target["target"] for target in results["targets"] if "event-loop stall" in target["target"]]
+    assert 7 == len(stalls)
+    assert any(target["target"].startswith("two processes") for target in results["targets"])
 
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "## Targets" in summary

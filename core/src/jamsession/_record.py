@@ -32,6 +32,11 @@ from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
+#: Most sessions list_sessions decodes, and most seconds it spends, between
+#: two yields to the event loop.
+LIST_SLICE = 256
+LIST_SLICE_SECONDS = 0.002
+
 
 @dataclass(slots=True)
 class StoredSession:
@@ -496,7 +501,15 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """
         _check_session_key(session_key)
         sessions = []
-        for record in await self.list_key_records(session_key, self.clock()):
+        ordered = True
+        records = await self.list_key_records(session_key, self.clock())
+        slice_end = time.monotonic() + LIST_SLICE_SECONDS
+        for index, record in enumerate(records):
+            if index % LIST_SLICE == LIST_SLICE - 1 or time.monotonic() > slice_end:
+                # One key may hold any number of sessions: decoding them all
+                # at once would hold the event loop; other tasks run between slices.
+                await asyncio.sleep(0)
+                slice_end = time.monotonic() + LIST_SLICE_SECONDS
             data = self._load_or_none(record.blob)
             if data is not None:
                 sessions.append(
@@ -508,7 +521,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
                         record.expires_at,
                     )
                 )
-        sessions.sort(key=lambda info: info.created_at)
+                ordered = ordered and (len(sessions) < 2 or sessions[-2].created_at <= record.created_at)
+        if not ordered:
+            sessions.sort(key=lambda info: info.created_at)
         return sessions
 
     async def purge_expired(self) -> int:

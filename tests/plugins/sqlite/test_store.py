@@ -17,8 +17,8 @@ import jamsession
 from jamsession import BackendUnavailableError, ConfigError, generate_key
 from jamsession.testing import FakeClock
 from jamsession_sqlite import SqliteSessions, _schema, _statements
-from jamsession_sqlite._batch import Returns, Statement
 from jamsession_sqlite._checkpoint import Checkpointer
+from jamsession_sqlite._engine import Returns, Statement
 
 
 @pytest_asyncio.fixture
@@ -263,7 +263,7 @@ async def test_synchronous_is_applied_to_the_connection(
         synchronous=synchronous,  # type: ignore[arg-type]
         inline_statements=inline_statements,
     ) as store:
-        rows = await store._commit.run(Statement("PRAGMA synchronous", writes=False, returns=Returns.ROWS))
+        rows = await store._engine.run(Statement("PRAGMA synchronous", writes=False, returns=Returns.ROWS))
     assert [(level,)] == rows
 
 
@@ -286,7 +286,7 @@ async def test_aclose_during_an_open_closes_what_the_open_made(tmp_path: Path) -
     await store.aclose()
     await opening
     # A connection left open here would keep its thread, and the process, alive.
-    assert store._commit._connection is None
+    assert store._engine._connection is None
     with pytest.raises(BackendUnavailableError, match="closed"):
         await store.get("any-id")
 
@@ -388,10 +388,10 @@ async def test_purge_expired_runs_in_batches(store: SqliteSessions, monkeypatch:
         await store.create("alice", {"i": i})
     clock.advance(11)
     monkeypatch.setattr(SqliteSessions, "purge_batch_size", 10)
-    hops, inline_runs = store._commit.hops, store._commit.inline_runs
+    hops, inline_runs = store._engine.hops, store._engine.inline_runs
     assert 25 == await store.purge_expired()
     # Each batch on aiosqlite's thread: a delete of many rows never holds up the event loop.
-    assert (3, 0) == (store._commit.hops - hops, store._commit.inline_runs - inline_runs)
+    assert (3, 0) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
 
 
 # -- every lookup goes through an index -------------------------------------------------
@@ -468,7 +468,7 @@ async def test_opening_starts_the_wal_on_the_connections_thread(tmp_path: Path) 
     path = tmp_path / "s.db"
     async with SqliteSessions(path=path) as store:
         assert 1 == frames_in_wal(path)
-        assert 0 == store._commit.inline_runs
+        assert 0 == store._engine.inline_runs
 
 
 def test_a_checkpoint_that_copies_the_whole_wal_starts_it_again(tmp_path: Path) -> None:

@@ -20,14 +20,16 @@ methods passes.
 The reliability checks go further on the same stores: a model-based state
 machine (:func:`run_store_state_machine`, which needs hypothesis), hostile
 session IDs, bit flips, concurrent operations, secrets in logs, key
-rotation and ID randomness. Each returns a report of what it tried and of
-everything that did not hold.
+rotation, ID randomness and event-loop fairness (operations let other
+tasks run). Each returns a report of what it tried and of everything that
+did not hold.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from jamsession.testing._backend import BackendConformance
 from jamsession.testing._clock import FakeClock
+from jamsession.testing._fairness import FairnessReport, Ticker, check_event_loop_fairness
 from jamsession.testing._hostile import HostileReport, check_hostile_session_ids
 from jamsession.testing._logs import LogReport, check_logs_hold_no_secrets
 from jamsession.testing._serializer import SerializerConformance
@@ -50,6 +52,7 @@ __all__ = [
     "BackendConformance",
     "BitFlipReport",
     "ConcurrencyReport",
+    "FairnessReport",
     "FakeClock",
     "HostileReport",
     "IdEntropyReport",
@@ -58,8 +61,10 @@ __all__ = [
     "SerializerConformance",
     "StoreStateMachine",
     "StoreVariant",
+    "Ticker",
     "check_bit_flips",
     "check_concurrent_operations",
+    "check_event_loop_fairness",
     "check_hostile_session_ids",
     "check_id_entropy",
     "check_key_rotation",

@@ -13,9 +13,9 @@ its own checkpointer; whichever gets there first does the work.
 
 A write that starts the WAL afresh (the first after a checkpoint that copied
 all of it back, or into an empty WAL) makes SQLite sync the WAL's header,
-even with ``synchronous=NORMAL``. Writes run on the event loop when they
-are alone, so this thread, and the connection's thread when it opens, write
-one page first (:func:`restart_wal`), and take that wait themselves.
+even with ``synchronous=NORMAL``. Writes run on the event loop, so this
+thread, and aiosqlite's thread when the store opens, write one page first
+(:data:`RESTART_WAL`), and take that wait themselves.
 """
 
 from __future__ import annotations
@@ -111,13 +111,16 @@ class Checkpointer:
                 restart_wal(connection)
 
 
-def restart_wal(connection: sqlite3.Connection) -> None:
-    """Write one page, so that if this write starts the WAL afresh, it is this one that waits for the disk.
+#: Writes one page, so that if this write starts the WAL afresh, it is this one
+#: that waits for the disk. The page is the file's header, rewritten unchanged
+#: (its application ID never changes). PRAGMA takes no parameters; the value
+#: is this package's constant.
+RESTART_WAL = f"PRAGMA application_id = {APPLICATION_ID}"
 
-    The page is the file's header, rewritten unchanged (its application ID
-    never changes). Best effort: when the file is locked or the write fails,
+
+def restart_wal(connection: sqlite3.Connection) -> None:
+    """Run :data:`RESTART_WAL`. Best effort: when the file is locked or the write fails,
     a later write starts the WAL instead, as it would have anyway.
     """
     with contextlib.suppress(sqlite3.Error):
-        # PRAGMA takes no parameters; the value is this package's constant.
-        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(RESTART_WAL)

@@ -7,10 +7,7 @@ last placeholder): no statement returns an expired row or brings it back to life
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
-
-from jamsession_sqlite._batch import MAX_BATCH, Returns, Statement
+from jamsession_sqlite._engine import Returns, Statement
 
 INSERT = Statement(
     "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at)"
@@ -20,34 +17,10 @@ INSERT = Statement(
 )
 
 
-def fetch_many(connection: sqlite3.Connection, calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Many ``FETCH`` calls as one lookup: the rows each call would have returned."""
-    ids = [raw_id for raw_id, _ in calls]
-    # Padded to a power of two with repeats, so a handful of statement texts
-    # (all in sqlite3's statement cache) serve every batch size.
-    size = 1 << (len(ids) - 1).bit_length()
-    rows = connection.execute(FETCH_MANY_SQL[size], ids + ids[:1] * (size - len(ids))).fetchall()
-    found = {raw_id: (data, expires_at) for raw_id, data, expires_at in rows}
-    results: list[Any] = []
-    for raw_id, now in calls:
-        hit = found.get(raw_id)
-        if hit is not None and (hit[1] is None or hit[1] > now):
-            results.append([(hit[0],)])
-        else:
-            results.append([])
-    return results
-
-
-FETCH_MANY_SQL = {
-    # Placeholders only: the IDs are bound, never formatted in.
-    size: "SELECT id, data, expires_at FROM sessions WHERE id IN (" + ", ".join("?" * size) + ")"  # noqa: S608
-    for size in (1 << power for power in range(MAX_BATCH.bit_length()))
-}
 FETCH = Statement(
     "SELECT data FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
     writes=False,
     returns=Returns.ROWS,
-    many=fetch_many,
 )
 FETCH_EXTENDING = Statement(
     "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
@@ -106,13 +79,17 @@ MOVE_REPLACING = Statement(
     returns=Returns.ROWCOUNT,
 )
 REMOVE = Statement("DELETE FROM sessions WHERE id = ?", writes=True, returns=Returns.NOTHING)
-REMOVE_KEY = Statement("DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING)
-# Unordered: list_sessions sorts, and the key index alone answers this.
+# Whole-key statements are never inline: one key may hold any number of sessions.
+REMOVE_KEY = Statement(
+    "DELETE FROM sessions WHERE session_key = ?", writes=True, returns=Returns.NOTHING, inline=False
+)
+# Oldest first, sorted on aiosqlite's thread: list_sessions then finds them in order.
 LIST_KEY = Statement(
     "SELECT id, data, created_at, expires_at FROM sessions"
-    " WHERE session_key = ? AND (expires_at IS NULL OR expires_at > ?)",
+    " WHERE session_key = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at",
     writes=False,
     returns=Returns.ROWS,
+    inline=False,
 )
 # Oldest expiries first, from the expiry index: each batch touches only the
 # rows it removes, so no purge holds the write lock for long.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import os
 import sqlite3
@@ -9,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+
+import aiosqlite
 
 from jamsession import (
     BaseEncoder,
@@ -21,14 +25,17 @@ from jamsession import (
     default_id_factory,
 )
 from jamsession_sqlite import _statements as statements
-from jamsession_sqlite._checkpoint import Checkpointer
+from jamsession_sqlite._checkpoint import RESTART_WAL, Checkpointer
+from jamsession_sqlite._engine import Engine
 from jamsession_sqlite._failures import open_error, operation_error
-from jamsession_sqlite._group_commit import GroupCommit
 from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 
 Synchronous = Literal["off", "normal", "full", "extra"]
 
 _SYNCHRONOUS = ("off", "normal", "full", "extra")
+
+#: Rows of a key's listing turned into records between two yields to the event loop.
+_ROWS_PER_SLICE = 1000
 
 #: Bytes the WAL file is truncated back to after a burst of writes.
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -48,13 +55,14 @@ class SqliteSessions(RecordSessionModule):
     file: SQLite's WAL mode lets readers proceed while one process writes,
     and writers wait for each other up to ``busy_timeout``.
 
-    An operation that finds nothing else in flight runs at once on the event
-    loop's thread, on a second connection that never waits for a lock: SQLite
-    does a session's lookup or write in microseconds, far less than handing
-    it to aiosqlite's thread and back. An operation that would have to wait
-    for another connection's lock, and operations from concurrent coroutines,
-    go to aiosqlite's thread instead, where they are sent to SQLite together,
-    in one transaction (group commit), so throughput grows with concurrency.
+    The event loop belongs to the application: a statement that touches one
+    session's row runs on the event loop's thread only when it needs no lock
+    wait and no disk read, and the caller then yields once, so awaiting
+    operations back to back lets other tasks run; everything else (lock
+    waits, a cold file, whole-key work such as ``clear`` and
+    ``list_sessions`` of a key with any number of sessions, purges) runs on
+    aiosqlite's thread, one statement after another. See
+    :mod:`jamsession_sqlite._engine` for the two routes.
 
     Args:
         path: The SQLite file. Created when missing; it must not be shared
@@ -66,8 +74,8 @@ class SqliteSessions(RecordSessionModule):
               crash or kill of the process; a power loss or OS crash may undo
               the last operations before it (the file stays intact).
             * ``"full"``: each commit is flushed to disk (``fsync``) before the
-              operation returns, so it also survives power loss. Group commit
-              shares one flush among all the operations of a batch.
+              operation returns, so it also survives power loss; such writes
+              run on aiosqlite's thread, one flush each.
             * ``"extra"``: as ``"full"``, and also flushes the directory.
             * ``"off"``: never flushes; a process crash loses nothing, but a
               power loss may corrupt the file. For scratch data only.
@@ -81,8 +89,8 @@ class SqliteSessions(RecordSessionModule):
         cache_size: SQLite's page cache per connection, in KiB. With
             ``inline_statements``, a store has two connections: one used on
             the event loop's thread and one on aiosqlite's.
-        inline_statements: Run lone operations on the event loop's thread, as
-            above (default). Writes do so only with ``synchronous`` "normal"
+        inline_statements: Run per-session statements on the event loop's
+            thread, as above (default). Writes do so only with ``synchronous`` "normal"
             or "off", where a commit does not wait for the disk. ``False``
             sends every statement to aiosqlite's thread, so the event loop
             never touches the file: each operation then costs a thread hop,
@@ -136,12 +144,11 @@ class SqliteSessions(RecordSessionModule):
             clock=clock,
         )
         self._prepare_file()
-        self._commit = GroupCommit(
+        self._engine = Engine(
             self._connect,
+            self._connect_inline if self.inline_statements else None,
             self._operation_error,
-            self.busy_timeout,
             Checkpointer(self._plain_connection),
-            connect_inline=self._connect_inline if self.inline_statements else None,
             # A commit that flushes to disk would hold the event loop for milliseconds.
             inline_writes=self.synchronous in {"off", "normal"},
         )
@@ -152,7 +159,7 @@ class SqliteSessions(RecordSessionModule):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def __aenter__(self) -> SqliteSessions:
-        await self._commit.connect()
+        await self._engine.connect()
         return self
 
     async def aclose(self) -> None:
@@ -160,7 +167,7 @@ class SqliteSessions(RecordSessionModule):
 
         .. versionadded:: 0.1
         """
-        await self._commit.aclose()
+        await self._engine.aclose()
 
     def _prepare_file(self) -> None:
         """Create or migrate the file now, so a bad ``path`` fails when the store is built."""
@@ -180,30 +187,43 @@ class SqliteSessions(RecordSessionModule):
         return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
 
     def _connect_inline(self) -> sqlite3.Connection:
-        # Opened on aiosqlite's thread, used on the event loop's only. It never
-        # waits for a lock (timeout 0): a locked statement goes to the thread.
+        # Opened on a worker thread, used on the event loop's only. It never
+        # waits for a lock (timeout 0): a locked statement takes the queue.
         connection = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-        return self._configure(connection)
-
-    def _connect(self) -> sqlite3.Connection:
-        # Runs on aiosqlite's thread. Autocommit mode: transactions are the
-        # group commit's explicit BEGIN/COMMIT, never sqlite3's implicit ones.
-        return self._configure(self._plain_connection())
-
-    def _configure(self, connection: sqlite3.Connection) -> sqlite3.Connection:
         try:
-            # PRAGMA takes no parameters; every value here was validated above.
-            connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
-            connection.execute(f"PRAGMA mmap_size = {self.mmap_size}")
-            connection.execute(f"PRAGMA cache_size = {-self.cache_size}")
-            # The checkpointer thread does it, off the request path.
-            connection.execute("PRAGMA wal_autocheckpoint = 0")
-            # After a burst, the WAL is cut back to this size once reset.
-            connection.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
+            for pragma in self._pragmas():
+                connection.execute(pragma)
         except BaseException:
             connection.close()
             raise
         return connection
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # Autocommit mode: transactions are the engine's explicit BEGIN/COMMIT,
+        # never sqlite3's implicit ones.
+        connection = await aiosqlite.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            for pragma in self._pragmas():
+                await connection.execute(pragma)
+        except BaseException:
+            await connection.close()
+            raise
+        # An empty WAL's first write syncs its header: done here, off the event loop.
+        with contextlib.suppress(sqlite3.Error):
+            await connection.execute(RESTART_WAL)
+        return connection
+
+    def _pragmas(self) -> list[str]:
+        # PRAGMA takes no parameters; every value here was validated above.
+        return [
+            f"PRAGMA synchronous = {self.synchronous.upper()}",
+            f"PRAGMA mmap_size = {self.mmap_size}",
+            f"PRAGMA cache_size = {-self.cache_size}",
+            # The checkpointer thread does it, off the request path.
+            "PRAGMA wal_autocheckpoint = 0",
+            # After a burst, the WAL is cut back to this size once reset.
+            f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}",
+        ]
 
     def _operation_error(self, exc: BaseException) -> Any:
         return operation_error(self.path, exc)
@@ -211,7 +231,7 @@ class SqliteSessions(RecordSessionModule):
     # -- the storage primitives ---------------------------------------------------------
 
     async def insert_record(self, record: StoredSession) -> None:
-        await self._commit.run(
+        await self._engine.run(
             statements.INSERT,
             record.raw_id,
             _key_bytes(record.session_key),
@@ -223,18 +243,18 @@ class SqliteSessions(RecordSessionModule):
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         if extend_to is None:
-            rows = await self._commit.run(statements.FETCH, raw_id, now)
+            rows = await self._engine.run(statements.FETCH, raw_id, now)
         else:
-            rows = await self._commit.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
+            rows = await self._engine.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
         return rows[0][0] if rows else None
 
     async def fetch_full_record(
         self, raw_id: str, now: float, extend_to: float | None
     ) -> StoredSession | None:
         if extend_to is None:
-            rows = await self._commit.run(statements.FETCH_FULL, raw_id, now)
+            rows = await self._engine.run(statements.FETCH_FULL, raw_id, now)
         else:
-            rows = await self._commit.run(statements.FETCH_FULL_EXTENDING, extend_to, raw_id, now)
+            rows = await self._engine.run(statements.FETCH_FULL_EXTENDING, extend_to, raw_id, now)
         if not rows:
             return None
         key, blob, created_at, expires_at = rows[0]
@@ -243,11 +263,11 @@ class SqliteSessions(RecordSessionModule):
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
     ) -> bool | None:
-        rows = await self._commit.run(statements.SWAP, expected, blob, now, extend_to, raw_id)
+        rows = await self._engine.run(statements.SWAP, expected, blob, now, extend_to, raw_id)
         return None if not rows else bool(rows[0][0])
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
-        changed: int = await self._commit.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
+        changed: int = await self._engine.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
         return changed == 1
 
     async def move_record(
@@ -260,29 +280,35 @@ class SqliteSessions(RecordSessionModule):
         blob: bytes | None = None,
     ) -> bool:
         if session_key is None and blob is None:
-            changed: int = await self._commit.run(statements.MOVE, new_raw_id, now, raw_id, now)
+            changed: int = await self._engine.run(statements.MOVE, new_raw_id, now, raw_id, now)
         else:
             key = None if session_key is None else _key_bytes(session_key)
-            changed = await self._commit.run(
+            changed = await self._engine.run(
                 statements.MOVE_REPLACING, new_raw_id, now, key, blob, raw_id, now
             )
         return changed == 1
 
     async def remove_record(self, raw_id: str) -> None:
-        await self._commit.run(statements.REMOVE, raw_id)
+        await self._engine.run(statements.REMOVE, raw_id)
 
     async def remove_key_records(self, session_key: str) -> None:
-        await self._commit.run(statements.REMOVE_KEY, _key_bytes(session_key))
+        await self._engine.run(statements.REMOVE_KEY, _key_bytes(session_key))
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        rows = await self._commit.run(statements.LIST_KEY, _key_bytes(session_key), now)
-        return [
-            StoredSession(raw_id, session_key, blob, created_at, expires_at)
-            for raw_id, blob, created_at, expires_at in rows
-        ]
+        rows = await self._engine.run(statements.LIST_KEY, _key_bytes(session_key), now)
+        records = []
+        for start in range(0, len(rows), _ROWS_PER_SLICE):
+            if start:
+                # One key may hold any number of sessions: other tasks run between slices.
+                await asyncio.sleep(0)
+            records += [
+                StoredSession(raw_id, session_key, blob, created_at, expires_at)
+                for raw_id, blob, created_at, expires_at in rows[start : start + _ROWS_PER_SLICE]
+            ]
+        return records
 
     async def purge_records(self, now: float, limit: int) -> int:
-        removed: int = await self._commit.run(statements.PURGE, now, limit)
+        removed: int = await self._engine.run(statements.PURGE, now, limit)
         return removed
 
 

@@ -1,4 +1,4 @@
-"""Lone operations on the event loop, concurrent ones in one thread hop; failures stay with their caller."""
+"""Per-session statements on the event loop, whole-key and locked ones queued; failures stay alone."""
 
 import asyncio
 import itertools
@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 import pytest_asyncio
 
 from jamsession import BackendUnavailableError, ConfigError, JamSessionNotFound
 from jamsession.testing import FakeClock
-from jamsession_sqlite import SqliteSessions
-from jamsession_sqlite._batch import Returns, Statement
+from jamsession_sqlite import SqliteSessions, _engine
 from jamsession_sqlite._checkpoint import Checkpointer
-from jamsession_sqlite._group_commit import GroupCommit
+from jamsession_sqlite._engine import Engine, Returns, Statement
 
 
 @pytest_asyncio.fixture
@@ -35,10 +35,13 @@ async def every_operation(store: SqliteSessions) -> None:
     await store.clear("alice")
 
 
-async def test_each_sequential_operation_runs_on_the_event_loop_with_no_hop(store: SqliteSessions) -> None:
-    hops, inline_runs = store._commit.hops, store._commit.inline_runs
+async def test_per_session_operations_run_on_the_event_loop_and_whole_key_ones_on_the_thread(
+    store: SqliteSessions,
+) -> None:
+    hops, inline_runs = store._engine.hops, store._engine.inline_runs
     await every_operation(store)
-    assert (0, 7) == (store._commit.hops - hops, store._commit.inline_runs - inline_runs)
+    # list_sessions and clear may touch any number of rows: never on the event loop.
+    assert (2, 5) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
 
 
 @pytest.mark.parametrize(
@@ -46,46 +49,37 @@ async def test_each_sequential_operation_runs_on_the_event_loop_with_no_hop(stor
     [
         pytest.param({"inline_statements": False}, 7, id="everything-on-the-thread"),
         # A commit that waits for the disk stays off the event loop; the two reads do not.
-        pytest.param({"synchronous": "full"}, 5, id="writes-on-the-thread"),
+        pytest.param({"synchronous": "full"}, 6, id="writes-on-the-thread"),
     ],
 )
 async def test_off_the_event_loop_each_sequential_operation_is_one_hop(
     tmp_path: Path, options: dict[str, Any], expected_hops: int
 ) -> None:
     async with SqliteSessions(path=tmp_path / "s.db", **options) as store:
-        hops, inline_runs = store._commit.hops, store._commit.inline_runs
+        hops, inline_runs = store._engine.hops, store._engine.inline_runs
         await every_operation(store)
         assert (expected_hops, 7 - expected_hops) == (
-            store._commit.hops - hops,
-            store._commit.inline_runs - inline_runs,
+            store._engine.hops - hops,
+            store._engine.inline_runs - inline_runs,
         )
 
 
 async def test_sliding_expiry_reads_with_no_hop_too(store: SqliteSessions) -> None:
     store.sliding_expiry = True
     session_id = await store.create("alice", {"n": 1})
-    hops = store._commit.hops
+    hops = store._engine.hops
     assert {"n": 1} == await store.get(session_id)
-    assert 0 == store._commit.hops - hops
+    assert 0 == store._engine.hops - hops
 
 
-async def test_writes_from_one_turn_of_the_event_loop_go_to_the_thread_together(
-    store: SqliteSessions,
-) -> None:
-    first, second = await store.create("alice", {"n": 1}), await store.create("alice", {"n": 2})
-    hops, inline_runs = store._commit.hops, store._commit.inline_runs
-    await asyncio.gather(store.update(first, {"n": 10}), store.update(second, {"n": 20}))
-    assert (1, 0) == (store._commit.hops - hops, store._commit.inline_runs - inline_runs)
-    assert [{"n": 10}, {"n": 20}] == [await store.get(first), await store.get(second)]
-
-
-async def test_concurrent_operations_share_hops(store: SqliteSessions) -> None:
-    hops = store._commit.hops
-    ids = await asyncio.gather(*(store.create(f"user{i}", {"i": i}) for i in range(200)))
-    found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
-    assert [{"i": i} for i in range(200)] == found
-    # The creates go to the thread together; the reads, each alone, run on the event loop.
-    assert 1 <= store._commit.hops - hops <= 4
+async def test_queued_writes_go_to_the_thread_together(tmp_path: Path) -> None:
+    async with SqliteSessions(path=tmp_path / "s.db", synchronous="full") as store:
+        hops = store._engine.hops
+        ids = await asyncio.gather(*(store.create(f"user{i}", {"i": i}) for i in range(200)))
+        # The creates go to the thread together, in one batch or a few.
+        assert 1 <= store._engine.hops - hops <= 4
+        found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
+        assert [{"i": i} for i in range(200)] == found
 
 
 async def test_a_failing_statement_fails_only_its_caller(tmp_path: Path) -> None:
@@ -202,8 +196,7 @@ async def test_many_concurrent_writers_lose_nothing(tmp_path: Path, synchronous:
     ("inline_statements", "expected_hops"),
     [
         pytest.param(True, 0, id="each-on-the-event-loop"),
-        # The reads after the first go to SQLite as one lookup of many IDs.
-        pytest.param(False, 2, id="batched-on-the-thread"),
+        pytest.param(False, 1, id="batched-on-the-thread"),
     ],
 )
 async def test_concurrent_reads_each_get_their_own_answer(
@@ -217,10 +210,10 @@ async def test_concurrent_reads_each_get_their_own_answer(
         clock.advance(5)
         fresh = await store.create("alice", {"fresh": True})
         clock.advance(6)
-        hops = store._commit.hops
+        hops = store._engine.hops
         ids = [fresh, old, fresh, "unknown", old, fresh, "unknown", fresh]
         found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
-        assert expected_hops == store._commit.hops - hops
+        assert expected_hops == store._engine.hops - hops
         expected = [{"fresh": True} if session_id == fresh else None for session_id in ids]
         assert expected == found
 
@@ -263,12 +256,12 @@ async def test_a_lone_write_that_finds_the_file_locked_waits_on_the_thread(tmp_p
     path = tmp_path / "s.db"
     async with SqliteSessions(path=path, busy_timeout=10) as store:
         kept = await store.create("alice", {"n": 1})
-        hops = store._commit.hops
+        hops = store._engine.hops
         holder = LockHolder(path, "BEGIN IMMEDIATE", seconds=0.5)
         pending = asyncio.ensure_future(store.update(kept, {"n": 2}))
         assert 0 < await turns_while_locked(holder, pending)
         await pending
-        assert 1 == store._commit.hops - hops
+        assert 1 == store._engine.hops - hops
         assert {"n": 2} == await store.get(kept)
 
 
@@ -299,12 +292,15 @@ async def test_a_read_that_finds_the_file_locked_waits_on_the_thread(tmp_path: P
     def connector(timeout: float) -> Callable[[], sqlite3.Connection]:
         return lambda: sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
 
-    commit = GroupCommit(
-        connector(10),
+    async def connect() -> aiosqlite.Connection:
+        return await aiosqlite.connect(path, timeout=10, isolation_level=None)
+
+    commit = Engine(
+        connect,
+        connector(0),
         lambda exc: BackendUnavailableError(str(exc)),
-        10,
         Checkpointer(connector(10)),
-        connect_inline=connector(0),
+        inline_writes=True,
     )
     await commit.connect()
     holder = LockHolder(path, "BEGIN EXCLUSIVE", seconds=0.5)
@@ -315,3 +311,31 @@ async def test_a_read_that_finds_the_file_locked_waits_on_the_thread(tmp_path: P
     assert [(1,)] == await pending
     assert (1, 0) == (commit.hops, commit.inline_runs)
     await commit.aclose()
+
+
+async def test_a_slow_attempt_that_waited_for_the_disk_sends_the_next_statements_to_the_thread(
+    store: SqliteSessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await store.create("alice", {"n": 1})
+    waits = itertools.count()
+    # Every attempt counts as slow, and the thread's disk-wait count grows on every look.
+    monkeypatch.setattr(_engine, "COLD_AFTER", -1.0)
+    monkeypatch.setattr(_engine, "_disk_waits", lambda: next(waits))
+    hops, inline_runs = store._engine.hops, store._engine.inline_runs
+    assert {"n": 1} == await store.get(session_id)  # inline, then found cold
+    assert {"n": 1} == await store.get(session_id)  # on the thread while the file warms
+    assert (1, 1) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
+
+
+async def test_a_slow_attempt_without_disk_waits_keeps_the_inline_route(
+    store: SqliteSessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = await store.create("alice", {"n": 1})
+    # Slow only because the OS ran something else: no page came from the disk.
+    monkeypatch.setattr(_engine, "COLD_AFTER", -1.0)
+    monkeypatch.setattr(_engine, "_disk_waits", lambda: 0)
+    store._engine._disk_waits = 0
+    hops, inline_runs = store._engine.hops, store._engine.inline_runs
+    for _ in range(3):
+        assert {"n": 1} == await store.get(session_id)
+    assert (0, 3) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)

@@ -1,0 +1,51 @@
+"""The event loop keeps turning whatever a caller does with an SQLite store."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from jamsession.testing import FakeClock, Ticker, check_event_loop_fairness
+from jamsession_sqlite import SqliteSessions
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({}, id="default"),
+        pytest.param({"inline_statements": False}, id="on-the-thread"),
+        pytest.param({"synchronous": "full"}, id="writes-on-the-thread"),
+        pytest.param({"is_session_crypt": True, "session_aes_secret": b"k" * 32}, id="crypt"),
+    ],
+)
+async def test_operations_and_whole_key_work_let_the_event_loop_run(
+    tmp_path: Path, options: dict[str, object]
+) -> None:
+    clock = FakeClock()
+    async with SqliteSessions(path=tmp_path / "s.db", default_ttl=60, clock=clock, **options) as store:
+        report = await check_event_loop_fairness(store)
+    assert [] == report.problems
+    assert [] == report.not_checked
+    assert {"list_sessions", "purge_expired", "clear"} == set(report.whole_key)
+
+
+async def test_operations_waiting_for_another_process_lock_let_the_event_loop_run(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, busy_timeout=10) as store:
+        session_id = await store.create("alice", {"n": 0})
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        async with Ticker() as ticker:
+            pending = [store.update(session_id, {"n": n}) for n in range(5)]
+            waiting = asyncio.gather(*pending)
+            before = ticker.ticks
+            for _ in range(100):
+                await asyncio.sleep(0)
+            # The writes wait for the lock on aiosqlite's thread, not here.
+            assert 100 <= ticker.ticks - before
+            assert not waiting.done()
+            blocker.execute("COMMIT")
+            blocker.close()
+            await waiting
+        assert await store.get(session_id) is not None
