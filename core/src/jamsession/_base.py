@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self
 
 from jamsession._crypto import (
     PURPOSE_DATA,
@@ -25,15 +24,12 @@ from jamsession._errors import (
     SerializationError,
     UnsupportedTypeError,
 )
-from jamsession._ids import FreshIds, default_id_factory
+from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
 #: Longest token accepted; anything longer is refused before any decoding work.
 MAX_TOKEN_LENGTH = 512
-
-_Key = TypeVar("_Key")
-_Value = TypeVar("_Value")
 
 
 class BaseLogger(Protocol):
@@ -85,24 +81,6 @@ class BaseAsyncSessionModule(abc.ABC):
     #: ``purge_expired()``.
     supports_purge: ClassVar[bool] = False
 
-    #: With crypt on, how many tokens a store remembers the raw IDs of, so that
-    #: a token it handed out or read lately is not decrypted again. Decrypting
-    #: is a pure function of the token and the keys, so remembering changes
-    #: nothing but the cost; the oldest entry makes room for a new one.
-    #:
-    #: .. versionadded:: 0.1
-    token_cache_size: int = 4096
-
-    #: With crypt on, how many sessions' decrypted data a store remembers, each
-    #: under the exact ciphertext it came from (one it wrote or read lately), so
-    #: that reading a session that has not changed since does not decrypt it
-    #: again. Like the token cache, it changes nothing but the cost: a
-    #: ciphertext that differs in any byte is decrypted, and authenticated, as
-    #: ever. ``0`` keeps no decrypted data between calls.
-    #:
-    #: .. versionadded:: 0.1
-    data_cache_size: int = 1024
-
     def __init__(
         self,
         id_factory: Callable[[], str] = default_id_factory,
@@ -122,11 +100,6 @@ class BaseAsyncSessionModule(abc.ABC):
         self.serializer = _resolve_serializer(serializer)
         self.logger: BaseLogger = logger if logger is not None else logging.getLogger("jamsession")
         self._keyring: KeyRing | None = None
-        # Ordered: dropping a plain dict's first entry over and over leaves a
-        # growing run of dead slots that every later lookup of "the first" walks.
-        self._raw_ids: OrderedDict[str, str] = OrderedDict()
-        self._plain_data: OrderedDict[bytes, bytes] = OrderedDict()
-        self._fresh_ids = FreshIds()
         if is_session_crypt or session_aes_secret:
             self._keyring = KeyRing(session_aes_secret)
         # Text forms of data must be base64 when the bytes are not UTF-8 text.
@@ -148,23 +121,9 @@ class BaseAsyncSessionModule(abc.ABC):
 
     def _new_session_id(self) -> tuple[str, str]:
         """A new raw ID and the token handed out for it (the raw ID itself when crypt is off)."""
-        cls = type(self)
-        if not self.is_session_crypt:
-            if self.id_factory is default_id_factory and cls.id is BaseAsyncSessionModule.id:
-                raw_id = default_id_factory()  # a uuid4's text: nothing to check
-            else:
-                raw_id = _checked_raw_id(self.id)
-            return raw_id, raw_id
-        if (
-            self.id_factory is default_id_factory
-            and cls.id is BaseAsyncSessionModule.id
-            and cls.__encode_session_id__ is BaseAsyncSessionModule.__encode_session_id__
-        ):
-            # What ``id`` and ``__encode_session_id__`` would give, made a batch at a time.
-            raw_id, token = self._fresh_ids.take(self._require_keyring())
-            _remember(self._raw_ids, self.token_cache_size, token, raw_id)
-            return raw_id, token
         raw_id = _checked_raw_id(self.id)
+        if not self.is_session_crypt:
+            return raw_id, raw_id
         token = self.__encode_session_id__(raw_id)
         if len(token) > MAX_TOKEN_LENGTH:
             raise ConfigError(
@@ -177,9 +136,7 @@ class BaseAsyncSessionModule(abc.ABC):
 
     def __encode_session_id__(self, data: str) -> str:
         """Encode the session using AES encryption."""
-        token = b64encode(self._require_keyring().encrypt(data.encode("utf-8"), PURPOSE_ID))
-        _remember(self._raw_ids, self.token_cache_size, token, data)
-        return token
+        return b64encode(self._require_keyring().encrypt(data.encode("utf-8"), PURPOSE_ID))
 
     def __decode_session_id__(self, data: str) -> str:
         """Decode the session using AES decryption.
@@ -240,25 +197,16 @@ class BaseAsyncSessionModule(abc.ABC):
                 f"session data cannot be serialized ({type(exc).__name__}: {exc})"
             ) from exc
         if self.is_session_crypt:
-            sealed = self._require_keyring().encrypt(blob, PURPOSE_DATA)
-            _remember(self._plain_data, self.data_cache_size, sealed, blob)
-            return sealed
+            return self._require_keyring().encrypt(blob, PURPOSE_DATA)
         return blob
 
     def _load_data(self, blob: bytes) -> dict[str, Any]:
         """Inverse of :meth:`_dump_data`; :class:`SerializationError` for anything else."""
         if self.is_session_crypt:
-            # Only bytes are hashable as they are: other buffers are decrypted every time.
-            cacheable = type(blob) is bytes
-            plain = self._plain_data.get(blob) if cacheable else None
-            if plain is None:
-                try:
-                    plain = self._require_keyring().decrypt(blob, PURPOSE_DATA)
-                except InvalidSessionToken as exc:
-                    raise SerializationError("stored session data fails authentication") from exc
-                if cacheable:
-                    _remember(self._plain_data, self.data_cache_size, blob, plain)
-            blob = plain
+            try:
+                blob = self._require_keyring().decrypt(blob, PURPOSE_DATA)
+            except InvalidSessionToken as exc:
+                raise SerializationError("stored session data fails authentication") from exc
         try:
             data = self.serializer.loads(blob)
         except SerializationError:
@@ -275,16 +223,11 @@ class BaseAsyncSessionModule(abc.ABC):
             return None
         if not self.is_session_crypt:
             # Raw IDs are printable ASCII; anything else (NUL, surrogates) is foreign.
-            # The same test as _checked_raw_id's, written out: this runs on every get.
             return session_id if session_id.isascii() and session_id.isprintable() else None
-        raw_id = self._raw_ids.get(session_id)
-        if raw_id is None:
-            try:
-                raw_id = self.__decode_session_id__(session_id)
-            except InvalidSessionToken:
-                return None
-            _remember(self._raw_ids, self.token_cache_size, session_id, raw_id)
-        return raw_id
+        try:
+            return self.__decode_session_id__(session_id)
+        except InvalidSessionToken:
+            return None
 
     def _require_session_id(self, session_id: object) -> str:
         """Like :meth:`_resolve_session_id`, raising :class:`JamSessionNotFound` instead of ``None``."""
@@ -380,16 +323,6 @@ class BaseAsyncSessionModule(abc.ABC):
         Returns:
             str: The new session ID.
         """
-
-
-def _remember(cache: OrderedDict[_Key, _Value], limit: int, key: _Key, value: _Value) -> None:
-    """Add ``key`` to a cache of at most ``limit`` entries, dropping the oldest to make room."""
-    if limit <= 0:
-        cache.clear()
-        return
-    while len(cache) >= limit:
-        cache.popitem(last=False)
-    cache[key] = value
 
 
 def _checked_raw_id(raw_id: object) -> str:
