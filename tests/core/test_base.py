@@ -29,10 +29,15 @@ def test_constructor_matches_jams_api() -> None:
     assert ["id_factory", "is_session_crypt", "session_aes_secret", "serializer", "logger"] == list(
         parameters
     )
-    assert (False, None, JsonEncoder, None) == tuple(
+    # The seed's default serializer, JsonEncoder, is named rather than imported: the core imports no plugin.
+    assert (False, None, "json", None) == tuple(
         parameters[name].default
         for name in ("is_session_crypt", "session_aes_secret", "serializer", "logger")
     )
+
+
+def test_the_default_serializer_is_json_encoder() -> None:
+    assert JsonEncoder is MemorySessions().serializer
 
 
 def test_the_six_methods_are_abstract() -> None:

@@ -21,7 +21,6 @@ from jamsession._crypto import SecretInput
 from jamsession._errors import ConfigError, InvalidSessionKeyError, JamSessionNotFound, SerializationError
 from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
-from jamsession_json._encoder import JsonEncoder
 
 
 @dataclass(slots=True)
@@ -92,7 +91,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         id_factory: Callable[[], str] = default_id_factory,
         is_session_crypt: bool = False,
         session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
+        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
         logger: BaseLogger | None = None,
         *,
         default_ttl: float | None = None,

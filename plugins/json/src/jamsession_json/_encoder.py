@@ -9,8 +9,7 @@ from typing import Any, NoReturn
 import msgspec
 import orjson
 
-from jamsession._errors import SerializationError, UnsupportedTypeError
-from jamsession._serializer import BaseEncoder
+from jamsession import BaseEncoder, SerializationError, UnsupportedTypeError
 
 # Everything orjson would write in a form of its own (datetimes, dataclasses,
 # subclasses of str, int, dict and list) goes to ``default``, which refuses it.
