@@ -13,6 +13,7 @@ from jamsession import (
     BaseEncoder,
     BaseLogger,
     ConfigError,
+    DuplicateSessionIdError,
     RecordSessionModule,
     SecretInput,
     StoredSession,
@@ -232,4 +233,4 @@ class MemorySessions(RecordSessionModule):
 
 def _refuse_reused_id() -> NoReturn:
     # A slot's key counts as in use: a reworked record is still held under its first ID.
-    raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+    raise DuplicateSessionIdError()
