@@ -40,6 +40,13 @@ def test_the_default_serializer_is_json_encoder() -> None:
     assert JsonEncoder is MemorySessions().serializer
 
 
+def test_calling_the_class_looks_a_serializer_name_up_when_the_store_is_built() -> None:
+    assert jamsession.load_serializer("cbor") is MemorySessions(serializer="cbor").serializer
+    with pytest.raises(jamsession.PluginNotFoundError) as caught:
+        MemorySessions(serializer="jsno")
+    assert ("serializer", "jsno") == (caught.value.kind, caught.value.name)
+
+
 def test_the_six_methods_are_abstract() -> None:
     assert {
         "create",
