@@ -41,8 +41,8 @@ from benchmarks._peers import LitestarMemory, StarsessionsMemory
 from benchmarks._raw import RawPyMongo
 from benchmarks._results import cost, speedup
 from benchmarks._subjects import AES_KEY, open_raw_sqlite
-from jamsession import JsonEncoder
 from jamsession._crypto import KeyRing
+from jamsession_json import JsonEncoder
 
 DATA = PAYLOADS["typical"]
 CRYPT = {"is_session_crypt": True, "session_aes_secret": AES_KEY}
