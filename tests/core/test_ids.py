@@ -1,4 +1,4 @@
-"""New session IDs: with crypt on, made a batch at a time, never shared across processes or key rings."""
+"""New session IDs: random, checked, and encrypted under the current key ring."""
 
 import os
 import uuid
@@ -7,10 +7,11 @@ import pytest
 
 import jamsession
 from jamsession import BaseAsyncSessionModule, default_id_factory
-from jamsession._ids import BATCH
 from jamsession.testing import check_id_entropy
 from jamsession_memory import MemorySessions
 
+#: Enough IDs to show they are distinct.
+COUNT = 16
 KEY = jamsession.generate_key()
 
 
@@ -25,16 +26,15 @@ def _crypt_store() -> MemorySessions:
 
 def test_new_ids_are_distinct_uuid4_text() -> None:
     store = _crypt_store()
-    raw_ids = [store._new_session_id()[0] for _ in range(3 * BATCH)]
-    assert 3 * BATCH == len(set(raw_ids))
+    raw_ids = [store._new_session_id()[0] for _ in range(3 * COUNT)]
+    assert 3 * COUNT == len(set(raw_ids))
     assert all(map(_is_uuid4_text, raw_ids))
 
 
 def test_without_crypt_each_id_comes_from_the_id_factory_and_is_its_own_token() -> None:
     store = MemorySessions()
-    pairs = [store._new_session_id() for _ in range(BATCH)]
+    pairs = [store._new_session_id() for _ in range(COUNT)]
     assert all(_is_uuid4_text(raw_id) and raw_id == token for raw_id, token in pairs)
-    assert [] == store._fresh_ids._batch[2]
 
 
 def test_new_ids_carry_122_random_bits() -> None:
@@ -44,29 +44,17 @@ def test_new_ids_carry_122_random_bits() -> None:
     assert (20_000, 122, 6, []) == measured
 
 
-async def test_tokens_of_new_ids_decrypt_to_them_and_are_remembered() -> None:
+def test_tokens_of_new_ids_decrypt_to_them() -> None:
     store = _crypt_store()
-    pairs = [store._new_session_id() for _ in range(BATCH + 1)]
+    pairs = [store._new_session_id() for _ in range(COUNT + 1)]
     other = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
     assert [raw_id for raw_id, _ in pairs] == [other.__decode_session_id__(token) for _, token in pairs]
-    assert all(store._raw_ids[token] == raw_id for raw_id, token in pairs)
-
-
-def test_a_process_never_hands_out_ids_made_in_another(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = _crypt_store()
-    store._new_session_id()
-    pending = {raw_id for raw_id, _ in store._fresh_ids._batch[2]}
-    # A forked child keeps its parent's memory, batch included, but not its process ID.
-    monkeypatch.setattr(os, "getpid", lambda: -2)
-    in_child = {store._new_session_id()[0] for _ in range(BATCH)}
-    assert (BATCH - 1, BATCH) == (len(pending), len(in_child))
-    assert set() == in_child & pending
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_makes_ids_of_its_own() -> None:
     store = _crypt_store()
-    store._new_session_id()  # the parent now holds a batch
+    store._new_session_id()
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
@@ -78,7 +66,7 @@ def test_a_forked_child_makes_ids_of_its_own() -> None:
     with os.fdopen(read_end) as pipe:
         in_child = set(pipe.read().split())
     os.waitpid(child, 0)
-    in_parent = {store._new_session_id()[0] for _ in range(BATCH)}
+    in_parent = {store._new_session_id()[0] for _ in range(COUNT)}
     assert 4 == len(in_child)
     assert set() == in_child & in_parent
 
@@ -86,7 +74,6 @@ def test_a_forked_child_makes_ids_of_its_own() -> None:
 def test_tokens_are_made_under_the_current_key_ring() -> None:
     old, new = jamsession.generate_key(), jamsession.generate_key()
     store = MemorySessions(is_session_crypt=True, session_aes_secret=old)
-    store._new_session_id()
     store._keyring = MemorySessions(is_session_crypt=True, session_aes_secret=new)._keyring
     raw_id, token = store._new_session_id()
     only_new = MemorySessions(is_session_crypt=True, session_aes_secret=new)
@@ -109,12 +96,6 @@ def test_an_id_factory_makes_every_id() -> None:
     assert ["a", "b"] == [raw_id for raw_id, _ in pairs] == [store.__decode_session_id__(t) for _, t in pairs]
 
 
-def test_the_default_id_factory_given_explicitly_is_the_default() -> None:
-    store = MemorySessions(id_factory=default_id_factory, is_session_crypt=True, session_aes_secret=KEY)
-    store._new_session_id()
-    assert BATCH - 1 == len(store._fresh_ids._batch[2])
-
-
 def test_subclasses_that_make_ids_or_tokens_their_own_way_are_used() -> None:
     class Prefixed(MemorySessions):
         @property
@@ -131,7 +112,7 @@ def test_subclasses_that_make_ids_or_tokens_their_own_way_are_used() -> None:
 
 async def test_create_and_rework_hand_out_new_ids() -> None:
     store = _crypt_store()
-    tokens = [await store.create("alice", {"i": i}) for i in range(BATCH + 2)]
+    tokens = [await store.create("alice", {"i": i}) for i in range(COUNT + 2)]
     reworked = [await store.rework(token) for token in tokens]
-    assert 2 * (BATCH + 2) == len(set(tokens) | set(reworked))
-    assert [{"i": i} for i in range(BATCH + 2)] == [await store.get(token) for token in reworked]
+    assert 2 * (COUNT + 2) == len(set(tokens) | set(reworked))
+    assert [{"i": i} for i in range(COUNT + 2)] == [await store.get(token) for token in reworked]

@@ -1,5 +1,6 @@
 """jamsession: an async, server-side session store with pluggable backends and serializers."""
 
+from jamsession import _assembly  # noqa: F401 - installs how stores being built reach plugins
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._config import from_config, open  # noqa: A004 - the public name, like io.open
 from jamsession._crypto import SecretInput, generate_key
@@ -8,6 +9,7 @@ from jamsession._errors import (
     BackendUnavailableError,
     ConfigError,
     DuplicatePluginError,
+    DuplicateSessionIdError,
     IncompatiblePluginError,
     InvalidKeyError,
     InvalidSessionKeyError,
@@ -37,7 +39,6 @@ from jamsession._registry import (
 )
 from jamsession._serializer import BaseEncoder
 from jamsession._version import __version__
-from jamsession_json._encoder import JsonEncoder
 
 __all__ = [
     "BackendUnavailableError",
@@ -46,6 +47,7 @@ __all__ = [
     "BaseLogger",
     "ConfigError",
     "DuplicatePluginError",
+    "DuplicateSessionIdError",
     "IncompatiblePluginError",
     "InvalidKeyError",
     "InvalidSessionKeyError",
@@ -81,3 +83,11 @@ __all__ = [
     "register_serializer",
     "session_handle",
 ]
+
+
+def __getattr__(name: str) -> type[BaseEncoder] | BaseEncoder:
+    # The seed's default serializer belongs to the JSON plugin: it is looked up
+    # by name when first asked for, so that importing jamsession imports no plugin.
+    if name == "JsonEncoder":
+        return load_serializer("json")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,7 @@ already catch ``LookupError`` or ``ConnectionError`` keep working::
     ├── SerializationError ............ ValueError    data that cannot be encoded or decoded
     │   └── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
     ├── ConfigError ................... ValueError    an unknown, mistyped or missing option
+    │   └── DuplicateSessionIdError                   id_factory made an ID already in use
     ├── BackendUnavailableError ....... ConnectionError
     └── PluginError
         ├── PluginNotFoundError ....... LookupError   no plugin of that name
@@ -86,6 +87,29 @@ class UnsupportedTypeError(SerializationError, TypeError):
 
 class ConfigError(JamSessionError, ValueError):
     """A configuration mistake: unknown option, wrong type or missing value."""
+
+
+class DuplicateSessionIdError(ConfigError):
+    """``id_factory`` returned a raw ID that a stored session already has; nothing was written.
+
+    Every backend raises this one error for that one failure: the storage
+    primitives :meth:`~jamsession.RecordSessionModule.insert_record` and
+    :meth:`~jamsession.RecordSessionModule.move_record` raise it, and the
+    conformance suite checks it. The message never holds the ID, which with
+    crypt off is a working token::
+
+        async def insert_record(self, record: StoredSession) -> None:
+            if record.raw_id in self._records:
+                raise DuplicateSessionIdError()
+            self._records[record.raw_id] = record
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, message: str = "id_factory returned an ID already in use; it must return unique IDs"
+    ) -> None:
+        super().__init__(message)
 
 
 class BackendUnavailableError(JamSessionError, ConnectionError):

@@ -4,7 +4,7 @@ Hook-only plugins are found through the ``jamsession.plugins`` entry-point
 group; the module of a backend or serializer selected by name takes part too.
 Lifecycle hooks cost nothing per operation when no plugin implements them:
 a store only wraps the methods whose events somebody observes (see
-:func:`observe_lifecycle`).
+:func:`observe_lifecycle`, which building a store calls).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from jamsession._entry_points import published
 from jamsession._errors import PluginTypeError
 from jamsession._handles import session_handle as fingerprint
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from jamsession._base import BaseAsyncSessionModule
 
 PROJECT = "jamsession"
-PLUGINS_GROUP = "jamsession.plugins"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorator marking a function as an implementation of a jamsession hook.
@@ -95,11 +95,9 @@ def get_plugin_manager() -> pluggy.PluginManager:
     """
     global _manager  # noqa: PLW0603 - one manager per process, built lazily
     if _manager is None:
-        from jamsession._registry import hook_plugin_entry_points
-
         manager = pluggy.PluginManager(PROJECT)
         manager.add_hookspecs(HookSpecs)
-        for entry_point in hook_plugin_entry_points():
+        for entry_point in published("plugin"):
             try:
                 plugin = entry_point.load()
             except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
@@ -113,7 +111,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
             if manager.is_registered(plugin):
                 continue
             try:
-                manager.register(plugin, name=f"{PLUGINS_GROUP}:{entry_point.name}")
+                manager.register(plugin, name=f"{entry_point.group}:{entry_point.name}")
             except pluggy.PluginValidationError as exc:
                 _logger.warning("skipping jamsession plugin %r: %s", entry_point.name, exc)
         _manager = manager

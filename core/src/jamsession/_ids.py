@@ -1,86 +1,41 @@
-"""Session IDs: the default factory, and, with crypt on, new IDs and their tokens made a batch at a time.
-
-With crypt on, every ``create`` and ``rework`` needs a new ID and its
-token. Made one at a time, right after the store has waited for I/O, a
-token costs several times what it costs in a run of them: the OS random
-source, AES and base64 all start cold then. So IDs of
-:func:`default_id_factory` and their tokens are made :data:`BATCH` at a
-time, from one call to the OS CSPRNG for the IDs, and handed out one by
-one. (With crypt off there is no token, and a batch of IDs alone measured
-slower than making each ID when it is needed.)
-
-Two rules keep this safe:
-
-* a process hands out only IDs it made itself: a forked child starts with
-  a copy of its parent's batch, which the parent hands out too. The
-  process ID is checked on every call rather than trusting fork hooks,
-  which a server that forks from C need not run;
-* a token is handed out only under the key ring it was made with: a store
-  given a new key ring makes a new batch.
-"""
+"""Session IDs: the default factory, and which raw IDs a store accepts."""
 
 from __future__ import annotations
 
-import os
+import uuid
 
-from jamsession._crypto import PURPOSE_ID, KeyRing, b64encode
+from jamsession._errors import ConfigError
 
-#: IDs (and tokens) made at a time: amortizes the cold start over the batch,
-#: while the call that makes one stays a few tens of microseconds.
-BATCH = 16
-
-_UUID_BYTES = 16
-
-# A UUID's variant digit, from any hex digit: keeps its two low bits, sets "10" above them.
-_VARIANT_DIGIT = {digit: format(int(digit, 16) & 0b11 | 0b1000, "x") for digit in "0123456789abcdef"}
+#: Longest token, or raw ID, accepted; anything longer is refused before any decoding work.
+MAX_TOKEN_LENGTH = 512
 
 
 def default_id_factory() -> str:
     """A random (version 4) UUID as text: 122 bits from the OS CSPRNG.
 
-    The same text as ``str(uuid.uuid4())`` for the same 16 random bytes, built
-    without the ``UUID`` object, which costs more than the rest of the ID.
+    The seed's default, ``str(uuid.uuid4())``::
+
+        store = jamsession.open("memory", id_factory=jamsession.default_id_factory)
 
     .. versionadded:: 0.1
     """
-    return _uuid4_text(os.urandom(_UUID_BYTES).hex())
+    return str(uuid.uuid4())
 
 
-def _uuid4_text(hexed: str) -> str:
-    # The version digit is 4; the variant digit keeps two random bits: 8, 9, a or b.
-    return f"{hexed[:8]}-{hexed[8:12]}-4{hexed[13:16]}-{_VARIANT_DIGIT[hexed[16]]}{hexed[17:20]}-{hexed[20:]}"
+def is_raw_id(text: str) -> bool:
+    """Whether ``text`` can be a raw ID: printable ASCII of 1 to :data:`MAX_TOKEN_LENGTH` characters.
 
-
-class FreshIds:
-    """IDs of :func:`default_id_factory`, with their tokens, ready to hand out.
-
-    Thread-safe: a batch is replaced whole, and ``list.pop`` hands each ID out once.
+    Anything else (NUL, surrogates, an empty string) is foreign.
     """
-
-    __slots__ = ("_batch",)
-
-    def __init__(self) -> None:
-        # (key ring, process ID, ready pairs), read and replaced as one object.
-        self._batch: tuple[KeyRing | None, int, list[tuple[str, str]]] = (None, -1, [])
-
-    def take(self, keyring: KeyRing) -> tuple[str, str]:
-        """A new raw ID and its token, encrypted under ``keyring``."""
-        made_under, made_by, ready = self._batch
-        pid = os.getpid()
-        if made_under is keyring and made_by == pid:
-            try:
-                return ready.pop()
-            except IndexError:
-                pass  # handed out: make the next batch
-        ready = _make(keyring)
-        fresh = ready.pop()
-        self._batch = (keyring, pid, ready)
-        return fresh
+    return 0 < len(text) <= MAX_TOKEN_LENGTH and text.isascii() and text.isprintable()
 
 
-def _make(keyring: KeyRing) -> list[tuple[str, str]]:
-    hexed = os.urandom(_UUID_BYTES * BATCH).hex()
-    step = 2 * _UUID_BYTES
-    raw_ids = [_uuid4_text(hexed[start : start + step]) for start in range(0, len(hexed), step)]
-    encrypt = keyring.encrypt
-    return [(raw_id, b64encode(encrypt(raw_id.encode("utf-8"), PURPOSE_ID))) for raw_id in raw_ids]
+def checked_raw_id(raw_id: object) -> str:
+    """``raw_id``, if ``get`` would accept it back; :class:`ConfigError` naming the fix otherwise."""
+    if isinstance(raw_id, str) and is_raw_id(raw_id):
+        return raw_id
+    raise ConfigError(
+        f"id_factory must return printable ASCII text of 1 to {MAX_TOKEN_LENGTH} characters, "
+        f"not a {type(raw_id).__name__}"
+        + (f" of {len(raw_id)} characters" if isinstance(raw_id, str) else "")
+    )

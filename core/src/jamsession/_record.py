@@ -30,7 +30,6 @@ from jamsession._errors import (
 from jamsession._handles import session_handle
 from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
-from jamsession_json._encoder import JsonEncoder
 
 #: Most sessions list_sessions decodes, and most seconds it spends, between
 #: two yields to the event loop.
@@ -89,9 +88,85 @@ class RecordSessionModule(BaseAsyncSessionModule):
     ``sliding_expiry`` and ``clock`` are read on every operation, so changing
     them affects the sessions written from then on.
 
-    Subclasses implement the primitives below. All take raw IDs and the time
-    ``now`` of the call; a record whose ``expires_at <= now`` is dead to all of
-    them, even if it is still stored.
+    **The storage API.** A backend is a subclass that implements the storage
+    primitives below, and nothing else: token decoding, validation of IDs and
+    keys, serialization and encryption, expiry arithmetic, sliding expiry and
+    typed errors are this class's, written once for every backend. All the
+    primitives take raw IDs (never the tokens clients hold) and the time
+    ``now`` of the call; a record whose ``expires_at <= now`` is dead to all
+    of them, even if it is still stored. Each must be atomic on its own (one
+    statement, one server-side script, or no ``await`` between its reads and
+    writes), and storage failures raise
+    :class:`~jamsession.BackendUnavailableError`, chaining the driver's error.
+
+    The primitives are a versioned interface: they keep their names and
+    signatures within a major version of jamsession, which is why a backend
+    requires ``jamsession>=X.Y,<X+1``. Each primitive's docstring shows it
+    over an SQL table ``s(id, key, blob, created, exp)``, where
+    ``LIVE = "(exp IS NULL OR exp > ?)"``. A backend over a dict, in full::
+
+        class DictSessions(RecordSessionModule):
+            def __init__(self, **options: Any) -> None:
+                super().__init__(**options)
+                self._records: dict[str, StoredSession] = {}
+
+            def _live(self, raw_id: str, now: float) -> StoredSession | None:
+                record = self._records.get(raw_id)
+                if record and (record.expires_at is None or record.expires_at > now):
+                    return record
+                return None
+
+            async def insert_record(self, record: StoredSession) -> None:
+                if record.raw_id in self._records:
+                    raise DuplicateSessionIdError()
+                self._records[record.raw_id] = record
+
+            async def fetch_record(self, raw_id, now, extend_to):
+                record = self._live(raw_id, now)
+                if record and extend_to is not None:
+                    record.expires_at = extend_to
+                return record.blob if record else None
+
+            async def replace_record(self, raw_id, blob, now, extend_to):
+                record = self._live(raw_id, now)
+                if record is None:
+                    return False
+                record.blob = blob
+                if extend_to is not None:
+                    record.expires_at = extend_to
+                return True
+
+            async def move_record(self, raw_id, new_raw_id, now):
+                record = self._live(raw_id, now)
+                if record is None:
+                    return False
+                if new_raw_id in self._records:
+                    raise DuplicateSessionIdError()
+                del self._records[raw_id]
+                record.raw_id = new_raw_id
+                self._records[new_raw_id] = record
+                return True
+
+            async def remove_record(self, raw_id):
+                self._records.pop(raw_id, None)
+
+            async def remove_key_records(self, session_key):
+                for record in list(self._records.values()):
+                    if record.session_key == session_key:
+                        del self._records[record.raw_id]
+
+            async def list_key_records(self, session_key, now):
+                return [r for r in self._records.values()
+                        if r.session_key == session_key and self._live(r.raw_id, now)]
+
+            async def purge_records(self, now, limit):
+                dead = [i for i in self._records if not self._live(i, now)][:limit]
+                for raw_id in dead:
+                    del self._records[raw_id]
+                return len(dead)
+
+    ``jamsession new-plugin NAME --kind backend`` writes this backend as a
+    distribution of its own, with the conformance suite that checks it.
 
     .. versionadded:: 0.1
     """
@@ -125,7 +200,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         id_factory: Callable[[], str] = default_id_factory,
         is_session_crypt: bool = False,
         session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
+        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
         logger: BaseLogger | None = None,
         *,
         default_ttl: float | None = None,
@@ -155,11 +230,46 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
     @abc.abstractmethod
     async def insert_record(self, record: StoredSession) -> None:
-        """Store a new record; its raw ID is fresh."""
+        """Store a new record under its raw ID, which ``create`` has just made.
+
+        Args:
+            record: The raw ID, session key, stored bytes, creation time and
+                expiry (``None``: never) of the new session.
+
+        Raises:
+            DuplicateSessionIdError: a record (live or not yet removed) already
+                has that raw ID: ``id_factory`` repeated itself. Nothing is
+                written, and the message must not hold the ID.
+
+        Example::
+
+            try:
+                await db.execute("INSERT INTO s VALUES (?, ?, ?, ?, ?)", (record.raw_id, ...))
+            except IntegrityError:
+                raise DuplicateSessionIdError() from None  # the driver's message quotes the ID
+
+        .. versionadded:: 0.1
+        """
 
     @abc.abstractmethod
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
-        """Return the live record's blob, moving its expiry to ``extend_to`` when given."""
+        """Return the live record's blob, moving its expiry to ``extend_to`` when given.
+
+        Args:
+            raw_id: The session's raw ID.
+            now: The time of the call; a record with ``expires_at <= now`` is not live.
+            extend_to: The new expiry (sliding expiry), or ``None`` to leave it.
+
+        Returns:
+            The stored bytes exactly as :meth:`insert_record` or
+            :meth:`replace_record` received them, or ``None`` when no record is live.
+
+        Example::
+
+            row = await db.fetchone(f"SELECT blob FROM s WHERE id = ? AND {LIVE}", (raw_id, now))
+
+        .. versionadded:: 0.1
+        """
 
     async def fetch_full_record(
         self, raw_id: str, now: float, extend_to: float | None
@@ -190,7 +300,17 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
     @abc.abstractmethod
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
-        """Replace a live record's blob (and expiry, when given); ``False`` if none is live."""
+        """Replace a live record's blob (and expiry, when given); ``False`` if none is live.
+
+        A record that is dead or gone stays so: ``update`` never resurrects a session.
+
+        Example::
+
+            changed = await db.execute(f"UPDATE s SET blob = ? WHERE id = ? AND {LIVE}", (blob, raw_id, now))
+            return changed.rowcount == 1
+
+        .. versionadded:: 0.1
+        """
 
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
@@ -246,6 +366,10 @@ class RecordSessionModule(BaseAsyncSessionModule):
         the new one is live with its new key and blob, never anything in
         between. Of concurrent moves of one ID, exactly one returns ``True``.
 
+        Raises:
+            DuplicateSessionIdError: ``new_raw_id`` is already in use; the
+                record stays where it was.
+
         Example::
 
             moved = await db.execute(
@@ -262,19 +386,55 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
     @abc.abstractmethod
     async def remove_record(self, raw_id: str) -> None:
-        """Remove the record, if any."""
+        """Remove the record, if any; a missing one is no error.
+
+        Example::
+
+            await db.execute("DELETE FROM s WHERE id = ?", (raw_id,))
+
+        .. versionadded:: 0.1
+        """
 
     @abc.abstractmethod
     async def remove_key_records(self, session_key: str) -> None:
-        """Remove every record of ``session_key``."""
+        """Remove every record of ``session_key`` ("log out everywhere"); other keys are untouched.
+
+        Example::
+
+            await db.execute("DELETE FROM s WHERE key = ?", (session_key,))
+
+        .. versionadded:: 0.1
+        """
 
     @abc.abstractmethod
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        """The live records of ``session_key``."""
+        """The live records of ``session_key``, in any order.
+
+        Example::
+
+            rows = await db.fetchall(f"SELECT * FROM s WHERE key = ? AND {LIVE}", (session_key, now))
+            return [StoredSession(*row) for row in rows]
+
+        .. versionadded:: 0.1
+        """
 
     @abc.abstractmethod
     async def purge_records(self, now: float, limit: int) -> int:
-        """Remove at most ``limit`` expired records; return how many were removed."""
+        """Remove at most ``limit`` expired records; return how many were removed.
+
+        :meth:`purge_expired` calls it until a batch removes fewer than
+        :attr:`purge_batch_size`, letting other operations run in between.
+        A storage that expires records itself may remove nothing and return 0.
+
+        Example::
+
+            purged = await db.execute(
+                "DELETE FROM s WHERE rowid IN (SELECT rowid FROM s WHERE exp <= ? LIMIT ?)", (now, limit)
+            )
+            return purged.rowcount
+
+        .. versionadded:: 0.1
+        """
 
     # -- the contract, written once -------------------------------------------------
 

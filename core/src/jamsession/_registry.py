@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import Distribution, EntryPoint, EntryPoints, entry_points
+from importlib.metadata import Distribution, EntryPoints, entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal, cast
+from typing import cast
 
+from jamsession._base import BaseAsyncSessionModule
+from jamsession._entry_points import Kind, published
+from jamsession._entry_points import distribution as _distribution
 from jamsession._errors import (
     DuplicatePluginError,
     IncompatiblePluginError,
@@ -22,19 +24,9 @@ from jamsession._errors import (
     PluginNotFoundError,
     PluginTypeError,
 )
+from jamsession._hooks import register_plugin
+from jamsession._serializer import BaseEncoder
 from jamsession._version import __version__
-
-if TYPE_CHECKING:
-    from jamsession._base import BaseAsyncSessionModule
-    from jamsession._serializer import BaseEncoder
-
-Kind = Literal["backend", "serializer", "plugin"]
-
-GROUPS: dict[Kind, str] = {
-    "backend": "jamsession.backends",
-    "serializer": "jamsession.serializers",
-    "plugin": "jamsession.plugins",
-}
 
 # Classes registered in-process with register_backend / register_serializer.
 _registered: dict[Kind, dict[str, object]] = {"backend": {}, "serializer": {}}
@@ -54,32 +46,6 @@ class PluginInfo:
     target: str
 
 
-def _distribution(entry_point: EntryPoint) -> Distribution | None:
-    return getattr(entry_point, "dist", None)
-
-
-def _entry_points(
-    kind: Kind, select: Callable[[str], Iterable[EntryPoint]] | None = None
-) -> list[EntryPoint]:
-    # One distribution may be visible twice on sys.path (an editable install
-    # beside a build directory, say); it still counts once.
-    seen: set[tuple[str, str | None, str]] = set()
-    unique = []
-    found = entry_points(group=GROUPS[kind]) if select is None else select(GROUPS[kind])
-    for entry_point in found:
-        dist = _distribution(entry_point)
-        marker = (entry_point.name, dist.name if dist else None, entry_point.value)
-        if marker not in seen:
-            seen.add(marker)
-            unique.append(entry_point)
-    return unique
-
-
-def hook_plugin_entry_points() -> list[EntryPoint]:
-    """The entry points of hook-only plugins (group ``jamsession.plugins``)."""
-    return _entry_points("plugin")
-
-
 def installed_plugins(kind: Kind | None = None) -> list[PluginInfo]:
     """Every installed plugin (or those of one kind), from metadata alone: nothing is imported.
 
@@ -94,7 +60,7 @@ def installed_plugins(kind: Kind | None = None) -> list[PluginInfo]:
 
     found = []
     for each in kinds:
-        for entry_point in _entry_points(each, select):
+        for entry_point in published(each, select):
             dist = _distribution(entry_point)
             found.append(
                 PluginInfo(
@@ -120,8 +86,6 @@ def register_backend(name: str, cls: type) -> None:
 
     .. versionadded:: 0.1
     """
-    from jamsession._base import BaseAsyncSessionModule
-
     _registered["backend"][name] = _check_class(name, cls, BaseAsyncSessionModule, "backend")
 
 
@@ -138,8 +102,6 @@ def load_backend(name: str) -> type[BaseAsyncSessionModule]:
 
     .. versionadded:: 0.1
     """
-    from jamsession._base import BaseAsyncSessionModule
-
     backend = _check_class(name, _load("backend", name), BaseAsyncSessionModule, "backend")
     return cast("type[BaseAsyncSessionModule]", backend)
 
@@ -157,7 +119,7 @@ def _load(kind: Kind, name: str) -> object:
         return _registered[kind][name]
     if ":" in name:
         return _load_path(kind, name)
-    candidates = [ep for ep in _entry_points(kind) if ep.name == name]
+    candidates = [ep for ep in published(kind) if ep.name == name]
     if not candidates:
         raise PluginNotFoundError(kind, name, available_names(kind))
     if len(candidates) > 1:
@@ -181,8 +143,6 @@ def _load(kind: Kind, name: str) -> object:
 
 def _take_part_in_hooks(module: ModuleType) -> None:
     """Let a selected backend's or serializer's module implement hooks, however it was selected."""
-    from jamsession._hooks import register_plugin
-
     register_plugin(module)
 
 
@@ -242,8 +202,6 @@ def _check_class(name: str, obj: object, base: type, kind: str) -> type:
 
 
 def _check_serializer(name: str, obj: object) -> type[BaseEncoder] | BaseEncoder:
-    from jamsession._serializer import BaseEncoder
-
     if isinstance(obj, BaseEncoder):
         return obj
     return cast("type[BaseEncoder]", _check_class(name, obj, BaseEncoder, "serializer"))

@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import pytest
 
 from jamsession._base import BaseAsyncSessionModule
-from jamsession._errors import JamSessionNotFound, SerializationError
+from jamsession._errors import DuplicateSessionIdError, JamSessionNotFound, SerializationError
+from jamsession._record import RecordSessionModule
 from jamsession.testing._clock import FakeClock
 from jamsession.testing._entries import EntryConformance
 
@@ -136,6 +137,28 @@ class BackendConformance(EntryConformance):
         assert 300 == len(set(ids))
         found = await asyncio.gather(*(store.get(session_id) for session_id in ids))
         assert [{"i": i} for i in range(300)] == found
+
+    # -- an ID already in use ----------------------------------------------------------
+
+    async def test_an_id_in_use_is_refused_with_one_typed_error_and_loses_nothing(
+        self, store: BaseAsyncSessionModule
+    ) -> None:
+        if not isinstance(store, RecordSessionModule):
+            pytest.skip(
+                f"{type(store).__name__} writes the six methods itself; the refusal is the storage "
+                f"primitives' contract (insert_record, move_record)"
+            )
+        taken = await store.create("alice", {"owner": "alice"})
+        other = await store.create("bob", {"owner": "bob"})
+        raw_id = store.__decode_session_id_if_needed__(taken)
+        store.id_factory = lambda: raw_id
+        with pytest.raises(DuplicateSessionIdError) as created:
+            await store.create("mallory", {"owner": "mallory"})
+        with pytest.raises(DuplicateSessionIdError) as reworked:
+            await store.rework(other)
+        assert [{"owner": "alice"}, {"owner": "bob"}] == [await store.get(taken), await store.get(other)]
+        # With crypt off the raw ID is a working token: no message may hold it.
+        assert [False, False] == [raw_id in str(caught.value) for caught in (created, reworked)]
 
     # -- data that cannot be stored --------------------------------------------------
 

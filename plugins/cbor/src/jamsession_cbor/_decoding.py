@@ -28,7 +28,7 @@ from decimal import MAX_EMAX, MIN_ETINY, Decimal
 from typing import Any, NoReturn
 from uuid import UUID
 
-from jamsession._errors import SerializationError
+from jamsession import SerializationError
 from jamsession_cbor._encoding import MAX_DECIMAL_DIGITS, TAG_DATETIME_STRING, TAG_FROZENSET, is_set_element
 
 #: Deepest nesting read. Writing is bounded by Python's recursion limit

@@ -11,8 +11,7 @@ from uuid import UUID
 from cbor2 import CBORDecodeEOF, CBORDecoder, CBORError
 from cbor2 import dumps as _cbor_dumps
 
-from jamsession._errors import SerializationError, UnsupportedTypeError
-from jamsession._serializer import BaseEncoder
+from jamsession import BaseEncoder, SerializationError, UnsupportedTypeError
 from jamsession_cbor._decoding import MAX_DEPTH, TAG_DECODERS, check_result
 from jamsession_cbor._encoding import ENCODERS
 

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from cbor2 import CBOREncoder
 
-from jamsession._errors import UnsupportedTypeError
+from jamsession import UnsupportedTypeError
 
 #: A Decimal with more significant digits than this is refused: converting a
 #: long mantissa back into a Decimal costs time quadratic in its length, so the

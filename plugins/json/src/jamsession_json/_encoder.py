@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import marshal
 import math
 from typing import Any, NoReturn
 
 import msgspec
 import orjson
 
-from jamsession._errors import SerializationError, UnsupportedTypeError
-from jamsession._serializer import BaseEncoder
+from jamsession import BaseEncoder, SerializationError, UnsupportedTypeError
 
 # Everything orjson would write in a form of its own (datetimes, dataclasses,
 # subclasses of str, int, dict and list) goes to ``default``, which refuses it.
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
-# marshal's format 4 (Python 3.4 and later) writes a float as b"g", or b"\xe7" when it
-# may be referred to again, followed by its 8 bytes.
-_MARSHAL_VERSION = 4
-_FLOAT_CODES = frozenset(b"g\xe7")
-_FLOAT_SIZE = 8
 # orjson's own limit on nesting.
 _MAX_DEPTH = 255
 # orjson writes 64-bit integers only; beyond them the standard library takes over.
@@ -70,34 +63,6 @@ def _check(value: object) -> bool:
     return big
 
 
-def _may_hold_quiet_conversions(data: dict[str, Any], blob: bytes) -> bool:
-    """Whether ``data`` may hold an enum member, a UUID, NaN or an infinity.
-
-    orjson refuses every other non-JSON value itself, but writes these as
-    plain strings, numbers or ``null``. ``marshal`` takes the built-in types
-    only, never a subclass of one, so it refuses enum members and UUIDs, all
-    in one pass in C. A NaN or an infinity is written as ``null`` by orjson,
-    and by ``marshal`` as 8 little-endian bytes whose last two are
-    ``[\xf0-\xff][\x7f\xff]`` (all exponent bits set): neither ``\x7f`` nor
-    ``\xff`` occurs in UTF-8 text, so most data is cleared by two searches
-    for one byte (searched as ints, which goes straight to ``memchr``).
-    """
-    try:
-        packed = marshal.dumps(data, _MARSHAL_VERSION)
-    except ValueError:
-        return True
-    if (0x7F not in packed and 0xFF not in packed) or b"null" not in blob:
-        return False
-    for last in 0x7F, 0xFF:
-        at = packed.find(last, _FLOAT_SIZE)
-        while at != -1:
-            # A float is its type code, then the 8 bytes; the last byte is at ``at``.
-            if packed[at - 1] >= 0xF0 and packed[at - _FLOAT_SIZE] in _FLOAT_CODES:
-                return True
-            at = packed.find(last, at + 1)
-    return False
-
-
 class JsonEncoder(BaseEncoder):
     """Compact UTF-8 JSON, the default serializer, as in Jam.
 
@@ -119,16 +84,11 @@ class JsonEncoder(BaseEncoder):
     def dumps(cls, data: dict[str, Any], /) -> bytes:
         """Encode ``data`` as compact UTF-8 JSON."""
         try:
-            try:
-                blob = orjson.dumps(data, default=_refuse, option=_STRICT)
-            except TypeError:
-                # Past 64 bits, or a refused value: the walk names the culprit.
-                if _check(data):
-                    return _stdlib_encode(data).encode("utf-8")
-                raise
-            if _may_hold_quiet_conversions(data, blob):
-                _check(data)
-            return blob
+            # orjson writes enum members, UUIDs, NaN and infinities quietly as other
+            # values, so the walk refuses them (and names the culprit) first.
+            if _check(data):
+                return _stdlib_encode(data).encode("utf-8")
+            return orjson.dumps(data, default=_refuse, option=_STRICT)
         except UnsupportedTypeError:
             raise
         except (TypeError, ValueError, RecursionError) as exc:

@@ -13,7 +13,7 @@ from jamsession import (
     BaseEncoder,
     BaseLogger,
     ConfigError,
-    JsonEncoder,
+    DuplicateSessionIdError,
     RecordSessionModule,
     SecretInput,
     StoredSession,
@@ -53,7 +53,7 @@ class MemorySessions(RecordSessionModule):
         id_factory: Callable[[], str] = default_id_factory,
         is_session_crypt: bool = False,
         session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
+        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
         logger: BaseLogger | None = None,
         *,
         default_ttl: float | None = None,
@@ -270,4 +270,4 @@ class MemorySessions(RecordSessionModule):
 
 def _refuse_reused_id() -> NoReturn:
     # A slot's key counts as in use: a reworked record is still held under its first ID.
-    raise ConfigError("id_factory returned an ID already in use; it must return unique IDs")
+    raise DuplicateSessionIdError()

@@ -19,7 +19,13 @@ import pymongo
 from bson.errors import InvalidDocument
 from pymongo.errors import DuplicateKeyError, InvalidOperation, OperationFailure, PyMongoError
 
-from jamsession import BackendUnavailableError, ConfigError, JamSessionError, SerializationError
+from jamsession import (
+    BackendUnavailableError,
+    ConfigError,
+    DuplicateSessionIdError,
+    JamSessionError,
+    SerializationError,
+)
 
 #: Server codes for a document over the 16 MiB limit.
 _TOO_LARGE: Final = frozenset({10334, 17419, 17420})
@@ -71,7 +77,7 @@ def _duplicate(operation: str, *, creating_indexes: bool, code: int | None) -> J
             f"{operation}: the collection holds several documents with the same session ID, so the "
             f"unique index on it cannot be built (code {code}); remove the duplicates and retry"
         )
-    return JamSessionError(
+    return DuplicateSessionIdError(
         f"{operation}: a session with this ID already exists (code {code}); id_factory must return unique IDs"
     )
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from jamsession import BackendUnavailableError, ConfigError, JamSessionError, SerializationError
+from jamsession import (
+    BackendUnavailableError,
+    ConfigError,
+    DuplicateSessionIdError,
+    JamSessionError,
+    SerializationError,
+)
 from jamsession_sqlite._schema import SchemaError, is_busy
 
 
@@ -42,7 +48,7 @@ def operation_error(path: str, exc: BaseException) -> JamSessionError:
         return exc
     if isinstance(exc, sqlite3.IntegrityError):
         # Only the primary key can conflict: a fresh ID that is already taken.
-        return ConfigError("id_factory returned an ID that is already in use: it must return unique IDs")
+        return DuplicateSessionIdError()
     if isinstance(exc, (UnicodeEncodeError, sqlite3.InterfaceError, sqlite3.ProgrammingError)):
         # Binding failed: an ID that is not text, or not encodable.
         return ConfigError(f"id_factory must return text IDs ({type(exc).__name__})")
