@@ -13,45 +13,9 @@ from jamsession._errors import DuplicateSessionIdError, JamSessionNotFound, Seri
 from jamsession._record import RecordSessionModule
 from jamsession.testing._clock import FakeClock
 from jamsession.testing._entries import EntryConformance
-
-#: IDs no store ever hands out; all must read as "no such session".
-FOREIGN_IDS = [
-    "",
-    "x",
-    "0" * 36,
-    "00000000-0000-4000-8000-000000000000",
-    "a" * 10_000,
-    "\x00",
-    "abc\x00def",
-    "\ud800",
-    "\udfff" * 40,
-    '{"$ne": null}',
-    "{'$gt': ''}",
-    "' OR 1=1 --",
-    "'; DROP TABLE sessions; --",
-    "../../etc/passwd",
-    "%00",
-    "*",
-    ".*",
-    "\u202e\u0000",
-    "😀" * 30,
-]
+from jamsession.testing._foreign import FOREIGN_IDS, _derived_tokens
 
 SAMPLE = {"user": 42, "roles": ["admin", "staff"], "name": "Zoë", "prefs": {"dark": True}, "ratio": 0.5}
-
-
-def _derived_tokens(token: str) -> list[str]:
-    """Near-misses of a real token: truncated, extended, case-flipped, re-cased."""
-    return [
-        token[:-1],
-        token[1:],
-        token + "A",
-        token + token,
-        token.swapcase(),
-        token[::-1],
-        " " + token,
-        token + "\n",
-    ]
 
 
 class BackendConformance(EntryConformance):

@@ -88,7 +88,7 @@ class EntryConformance:
         assert {"cart": [1]} == await entries.get(token)
 
     async def test_load_reads_none_where_get_does(self, store: BaseAsyncSessionModule) -> None:
-        from jamsession.testing._backend import FOREIGN_IDS, _derived_tokens
+        from jamsession.testing._foreign import FOREIGN_IDS, _derived_tokens
 
         entries = _entries(store)
         token = await entries.create("alice", {"n": 1})
@@ -210,7 +210,7 @@ class EntryConformance:
         assert {"n": 2} != await entries.get(token)
 
     async def test_patch_of_foreign_ids_raises(self, store: BaseAsyncSessionModule) -> None:
-        from jamsession.testing._backend import FOREIGN_IDS
+        from jamsession.testing._foreign import FOREIGN_IDS
 
         entries = _entries(store)
         for foreign in FOREIGN_IDS:
