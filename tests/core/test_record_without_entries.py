@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from jamsession import RecordSessionModule, StoredSession
+from jamsession import DuplicateSessionIdError, RecordSessionModule, StoredSession
 from jamsession.testing import BackendConformance, StoreVariant, store_variants
 
 
@@ -26,6 +26,8 @@ class OldDictSessions(RecordSessionModule):
         return None
 
     async def insert_record(self, record: StoredSession) -> None:
+        if record.raw_id in self._records:
+            raise DuplicateSessionIdError()
         self._records[record.raw_id] = record
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
@@ -48,6 +50,8 @@ class OldDictSessions(RecordSessionModule):
         record = self._live(raw_id, now)
         if record is None:
             return False
+        if new_raw_id in self._records:
+            raise DuplicateSessionIdError()
         del self._records[raw_id]
         record.raw_id = new_raw_id
         self._records[new_raw_id] = record
