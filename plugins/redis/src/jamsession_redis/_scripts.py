@@ -55,9 +55,18 @@ end
 """
 
 #: KEYS: session, index. ARGV: session key, data, created, expires ('' = never), its ms, raw id, digest.
+#: Returns 1, or -1 when the raw ID is in use by another session.
 INSERT: Final = Script(
     "insert",
     """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- The same session resent after a lost reply went through; anything else reuses an ID.
+  local held = redis.call('HMGET', KEYS[1], 'd', 'c')
+  if held[1] == ARGV[2] and held[2] == ARGV[3] then
+    return 1
+  end
+  return -1
+end
 local clock = redis.call('TIME')
 local server_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
 -- Forget the IDs whose hash Redis has already expired: keeps the index small.
@@ -172,6 +181,9 @@ end
 if not live(found[1]) then
   return 0
 end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return -1  -- the new ID is in use: the session stays where it was
+end
 -- RENAME carries the TTL over: the absolute expiry is kept.
 redis.call('RENAME', KEYS[1], KEYS[2])
 if ARGV[5] then
@@ -244,6 +256,9 @@ if not found[2] then
 end
 if not live(found[1]) then
   return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return -1  -- the new ID is in use: the session stays where it was
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[2], 'k', ARGV[5], 'i', ARGV[6])

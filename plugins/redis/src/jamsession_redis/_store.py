@@ -18,6 +18,7 @@ from jamsession import (
     BaseEncoder,
     BaseLogger,
     ConfigError,
+    DuplicateSessionIdError,
     InvalidSessionToken,
     JsonEncoder,
     RecordSessionModule,
@@ -89,6 +90,7 @@ class RedisSessions(RecordSessionModule):
     supports_listing = True
     # Redis deletes expired keys itself: there is never anything to purge.
     supports_purge = False
+    supports_entries = True
 
     def __init__(
         self,
@@ -195,7 +197,7 @@ class RedisSessions(RecordSessionModule):
         key_digest = _layout.digest(record.session_key)
         if tag != key_digest[: _layout.TAG_LENGTH]:
             raise ValueError("the raw ID does not carry the hash tag of its session key")
-        await self._run(
+        inserted = await self._run(
             _scripts.INSERT,
             (self._layout.session(record.raw_id, tag), self._layout.index(key_digest)),
             (
@@ -207,6 +209,8 @@ class RedisSessions(RecordSessionModule):
                 key_digest,
             ),
         )
+        if inserted == -1:
+            raise DuplicateSessionIdError()
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         """The live session's data, its expiry moved to ``extend_to`` when given."""
@@ -302,7 +306,7 @@ class RedisSessions(RecordSessionModule):
                 (self._layout.session(raw_id, tag), self._layout.session(new_raw_id, tag)),
                 (repr(now), raw_id, new_raw_id, self._layout.indexes(tag), *extra),
             )
-            return bool(moved)
+            return _moved(moved)
         key_digest = _layout.digest(session_key)
         if new_tag != key_digest[: _layout.TAG_LENGTH]:
             raise ValueError("the new raw ID does not carry the hash tag of its session key")
@@ -327,7 +331,7 @@ class RedisSessions(RecordSessionModule):
                 *extra,
             ),
         )
-        return bool(moved)
+        return _moved(moved)
 
     async def _move_across_slots(
         self,
@@ -472,3 +476,10 @@ def _expiry_args(expires_at: float | None) -> tuple[str, str]:
         return "", ""
     # Rounded up, so Redis never drops a session its clock still calls live.
     return repr(float(expires_at)), str(math.ceil(expires_at * 1000))
+
+
+def _moved(outcome: object) -> bool:
+    """A move script's reply: ``-1`` means the new raw ID is in use, and nothing moved."""
+    if outcome == -1:
+        raise DuplicateSessionIdError()
+    return bool(outcome)
