@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import hashlib
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
-from jamsession._crypto import SecretInput
+from jamsession._crypto import SecretInput, b64encode, parse_secret
 from jamsession._errors import ConfigError, InvalidSessionKeyError, JamSessionNotFound, SerializationError
 from jamsession._ids import default_id_factory
 from jamsession._serializer import BaseEncoder
@@ -37,6 +39,9 @@ class StoredSession:
     blob: bytes = field(repr=False)
     created_at: float
     expires_at: float | None
+    #: What wrote ``blob``: :attr:`RecordSessionModule.data_format` of the store
+    #: that made it; ``None`` for a record stored without one.
+    data_format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +89,19 @@ class RecordSessionModule(BaseAsyncSessionModule):
     supports_listing = True
     supports_purge = True
 
+    #: The backend's ``fetch_record``, ``replace_record``, ``move_record`` and
+    #: ``list_key_records`` treat a record whose ``data_format`` is set and not in
+    #: :attr:`readable_formats` as absent, in the same atomic step. When
+    #: ``False``, ``update`` and ``rework`` first read the record and check that
+    #: it decodes: one more read each, for the same contract (a store sharing
+    #: its storage with another serializer or key never overwrites a session it
+    #: cannot read).
+    checks_data_format: ClassVar[bool] = False
+
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000
+    #: How many records ``list_sessions`` decodes between two yields to the event loop.
+    decode_slice_size: ClassVar[int] = 256
 
     def __init__(
         self,
@@ -117,6 +133,12 @@ class RecordSessionModule(BaseAsyncSessionModule):
         self.sliding_expiry = bool(sliding_expiry)
         self.clock = clock
         super().__init__(id_factory, is_session_crypt, session_aes_secret, serializer, logger)
+        #: The tag stored with every record this store writes: its serializer
+        #: and, with crypt on, an ID of the key that encrypts (never the key).
+        self.data_format: str
+        #: The tags of the records this store can decode: one per key it holds.
+        self.readable_formats: frozenset[str]
+        self.data_format, self.readable_formats = _data_formats(self, session_aes_secret)
 
     # -- the storage primitives -----------------------------------------------------
 
@@ -168,7 +190,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
         blob = self._dump_data(data)
         raw_id, token = self._new_session_id()
         now = self.clock()
-        await self.insert_record(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
+        await self.insert_record(
+            StoredSession(raw_id, session_key, blob, now, self._expiry(now), self.data_format)
+        )
         return token
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
@@ -183,6 +207,8 @@ class RecordSessionModule(BaseAsyncSessionModule):
         raw_id = self._require_session_id(session_id)
         blob = self._dump_data(data)
         now = self.clock()
+        if not self.checks_data_format:
+            await self._require_readable(raw_id, now)
         if not await self.replace_record(raw_id, blob, now, self._extension(now)):
             raise JamSessionNotFound("no such session")
 
@@ -194,7 +220,10 @@ class RecordSessionModule(BaseAsyncSessionModule):
     async def rework(self, session_id: str) -> str:
         raw_id = self._require_session_id(session_id)
         new_raw_id, new_token = self._new_session_id()
-        if not await self.move_record(raw_id, new_raw_id, self.clock()):
+        now = self.clock()
+        if not self.checks_data_format:
+            await self._require_readable(raw_id, now)
+        if not await self.move_record(raw_id, new_raw_id, now):
             raise JamSessionNotFound("no such session")
         return new_token
 
@@ -208,19 +237,25 @@ class RecordSessionModule(BaseAsyncSessionModule):
         .. versionadded:: 0.1
         """
         _check_session_key(session_key)
+        records = await self.list_key_records(session_key, self.clock())
         sessions = []
-        for record in await self.list_key_records(session_key, self.clock()):
-            data = self._load_or_none(record.blob)
-            if data is not None:
-                sessions.append(
-                    SessionInfo(
-                        self.__encode_session_id_if_needed__(record.raw_id),
-                        record.session_key,
-                        data,
-                        record.created_at,
-                        record.expires_at,
+        step = self.decode_slice_size
+        for start in range(0, len(records), step):
+            if start:
+                # A user with many sessions must not hold the event loop for all of them.
+                await asyncio.sleep(0)
+            for record in records[start : start + step]:
+                data = self._load_or_none(record.blob)
+                if data is not None:
+                    sessions.append(
+                        SessionInfo(
+                            self.__encode_session_id_if_needed__(record.raw_id),
+                            record.session_key,
+                            data,
+                            record.created_at,
+                            record.expires_at,
+                        )
                     )
-                )
         sessions.sort(key=lambda info: info.created_at)
         return sessions
 
@@ -240,6 +275,12 @@ class RecordSessionModule(BaseAsyncSessionModule):
                 return removed
             await asyncio.sleep(0)
 
+    async def _require_readable(self, raw_id: str, now: float) -> None:
+        """:class:`JamSessionNotFound` unless ``get`` would find the record (without extending it)."""
+        blob = await self.fetch_record(raw_id, now, None)
+        if blob is None or self._load_or_none(blob) is None:
+            raise JamSessionNotFound("no such session")
+
     def _load_or_none(self, blob: bytes) -> dict[str, Any] | None:
         try:
             return self._load_data(blob)
@@ -247,6 +288,20 @@ class RecordSessionModule(BaseAsyncSessionModule):
             # The reason only: never the data, never the ID.
             self.logger.warning("unreadable session record skipped: %s", exc)
             return None
+
+
+def _data_formats(store: BaseAsyncSessionModule, secret: SecretInput | None) -> tuple[str, frozenset[str]]:
+    """The tag of the records ``store`` writes, and the tags of those it can read."""
+    serializer = store.serializer if isinstance(store.serializer, type) else type(store.serializer)
+    name = f"{serializer.__module__.partition('.')[0]}.{serializer.__qualname__}"
+    if not store.is_session_crypt:
+        return sys.intern(name), frozenset({name})
+    # A key's ID is a truncated hash of it: it tells keys apart and reveals nothing of them.
+    tags = [
+        f"{name}:{b64encode(hashlib.sha256(b'jamsession key id:' + key).digest()[:6])}"
+        for key in parse_secret(secret)
+    ]
+    return sys.intern(tags[-1]), frozenset(tags)
 
 
 def _check_session_key(session_key: object) -> None:
