@@ -19,8 +19,9 @@ Optional features are tested only where the store's class declares them
 The reliability checks go further on the same stores: a model-based state
 machine (:func:`run_store_state_machine`, which needs hypothesis), hostile
 session IDs, bit flips, concurrent operations, secrets in logs, key
-rotation and ID randomness. Each returns a report of what it tried and of
-everything that did not hold.
+rotation, ID randomness, and stores of other serializers or keys sharing
+one storage (:func:`check_shared_storage`). Each returns a report of what
+it tried and of everything that did not hold.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from jamsession.testing._clock import FakeClock
 from jamsession.testing._hostile import HostileReport, check_hostile_session_ids
 from jamsession.testing._logs import LogReport, check_logs_hold_no_secrets
 from jamsession.testing._serializer import SerializerConformance
+from jamsession.testing._shared import SharedStorageReport, check_shared_storage
 from jamsession.testing._stress import ConcurrencyReport, check_concurrent_operations
 from jamsession.testing._tokens import (
     BitFlipReport,
@@ -55,6 +57,7 @@ __all__ = [
     "LogReport",
     "RotationReport",
     "SerializerConformance",
+    "SharedStorageReport",
     "StoreStateMachine",
     "StoreVariant",
     "check_bit_flips",
@@ -63,6 +66,7 @@ __all__ = [
     "check_id_entropy",
     "check_key_rotation",
     "check_logs_hold_no_secrets",
+    "check_shared_storage",
     "find_other_spellings",
     "run_store_state_machine",
     "store_variants",
