@@ -31,7 +31,7 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "plots")
+SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "plots", "memory")
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -97,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         draw(run, targets, args.output)
     # The targets table, for whoever watches the run.
     print(text.split("\n## ")[1].join(["## ", "\n"]))
+    if "memory" in args.sections:
+        from benchmarks import memory_per_session
+
+        sessions = memory_per_session.SESSIONS[args.size]
+        print(memory_per_session.write(memory_per_session.measure_all(sessions, args.backends), args.output))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     return 0
 
