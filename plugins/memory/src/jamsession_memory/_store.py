@@ -48,7 +48,7 @@ class MemorySessions(RecordSessionModule):
             Defaults to 100,000, so a flood of new sessions cannot take all
             the process's memory; ``None`` removes the bound. Size it as the
             memory you give to sessions divided by the bytes one of yours
-            takes (about 700 bytes more than its stored data; see the
+            takes (about 400 bytes more than its stored data; see the
             reliability page).
 
     The other arguments are :class:`~jamsession.RecordSessionModule`'s.
