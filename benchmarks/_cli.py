@@ -34,7 +34,18 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "stalls", "realistic", "web", "redis", "plots")
+SECTIONS = (
+    "startup",
+    "lifecycle",
+    "jamlib",
+    "scaling",
+    "stalls",
+    "realistic",
+    "web",
+    "redis",
+    "plots",
+    "memory",
+)
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -106,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         draw(run, targets, args.output)
     # The targets table, for whoever watches the run.
     print(text.split("\n## ")[1].join(["## ", "\n"]))
+    if "memory" in args.sections:
+        from benchmarks import memory_per_session
+
+        sessions = memory_per_session.SESSIONS[args.size]
+        print(memory_per_session.write(memory_per_session.measure_all(sessions, args.backends), args.output))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     if "redis" in args.sections:
         if shutil.which("redis-server") is None:

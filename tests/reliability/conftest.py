@@ -51,8 +51,9 @@ async def _open_memory(storage: str, **options: Any) -> AsyncIterator[BaseAsyncS
     async with MemorySessions(**options) as store:
         # A memory store keeps its sessions to itself; sharing its tables is what
         # lets a second store (with other keys, say) see the same sessions.
-        shared = _memory_storages.setdefault(storage, (store._records, store._slots, store._by_key))
-        store._records, store._slots, store._by_key = shared
+        tables = (store._records, store._slots, store._by_key, store._cleared)
+        shared = _memory_storages.setdefault(storage, tables)
+        store._records, store._slots, store._by_key, store._cleared = shared
         yield store
 
 

@@ -29,6 +29,7 @@ SUMMARIES = {
     "secrets in logs": "{records:,} log records, {errors:,} errors raised",
     "key rotation": "{checks:,} checks",
     "randomness": "20,000 IDs",
+    "stores of other serializers": "{pairs:,} writer/reader pairs, {checks:,} checks",
 }
 
 

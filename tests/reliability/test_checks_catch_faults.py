@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from hypothesis import Phase
@@ -15,6 +16,7 @@ from jamsession.testing import (
     check_concurrent_operations,
     check_hostile_session_ids,
     check_logs_hold_no_secrets,
+    check_shared_storage,
     run_store_state_machine,
 )
 from jamsession_memory import MemorySessions
@@ -103,6 +105,17 @@ class CheckThenMove(MemorySessions):
         return True
 
 
+class OverwritesWhatItCannotRead(MemorySessions):
+    """Claims to check the data format, but ``update`` replaces whatever is stored."""
+
+    async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+        record = self._records.get(self._slot(raw_id))
+        if record is None or record.raw_id != raw_id:
+            return False
+        record.blob = blob
+        return True
+
+
 class LogsTheToken(MemorySessions):
     async def get(self, session_id: str) -> dict[str, object] | None:
         self.logger.debug("looking up session %s", session_id)
@@ -157,3 +170,16 @@ async def test_logs_find_a_logged_token(crypt: bool) -> None:
     report = await check_logs_hold_no_secrets(store, secret=key)
     assert ["session token found in a log record of 'jamsession' at DEBUG"] == report.problems
     assert report.records > 0
+
+
+async def test_shared_storage_finds_an_update_that_overwrites_what_get_cannot_read() -> None:
+    first = OverwritesWhatItCannotRead()
+
+    @contextlib.asynccontextmanager
+    async def open_shared(**options: Any) -> AsyncIterator[MemorySessions]:
+        async with OverwritesWhatItCannotRead(**options) as store:
+            store._records, store._slots, store._by_key = first._records, first._slots, first._by_key
+            yield store
+
+    report = await check_shared_storage(open_shared)
+    assert any("get returned None but update overwrote the session" in problem for problem in report.problems)

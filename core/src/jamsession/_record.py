@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import hashlib
 import math
+import sys
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger
-from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode
+from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode, b64encode, parse_secret
 from jamsession._entry import SessionEntry, new_entry
 from jamsession._errors import (
     ConfigError,
@@ -50,6 +52,9 @@ class StoredSession:
     blob: bytes = field(repr=False)
     created_at: float
     expires_at: float | None
+    #: What wrote ``blob``: :attr:`RecordSessionModule.data_format` of the store
+    #: that made it; ``None`` for a record stored without one.
+    data_format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +189,15 @@ class RecordSessionModule(BaseAsyncSessionModule):
     #: .. versionadded:: 0.2
     supports_entries: ClassVar[bool] = False
 
+    #: The backend's ``fetch_record``, ``replace_record``, ``move_record`` and
+    #: ``list_key_records`` treat a record whose ``data_format`` is set and not in
+    #: :attr:`readable_formats` as absent, in the same atomic step. When
+    #: ``False``, ``update`` and ``rework`` first read the record and check that
+    #: it decodes: one more read each, for the same contract (a store sharing
+    #: its storage with another serializer or key never overwrites a session it
+    #: cannot read).
+    checks_data_format: ClassVar[bool] = False
+
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000
 
@@ -225,6 +239,12 @@ class RecordSessionModule(BaseAsyncSessionModule):
         self.sliding_expiry = bool(sliding_expiry)
         self.clock = clock
         super().__init__(id_factory, is_session_crypt, session_aes_secret, serializer, logger)
+        #: The tag stored with every record this store writes: its serializer
+        #: and, with crypt on, an ID of the key that encrypts (never the key).
+        self.data_format: str
+        #: The tags of the records this store can decode: one per key it holds.
+        self.readable_formats: frozenset[str]
+        self.data_format, self.readable_formats = _data_formats(self, session_aes_secret)
 
     # -- the storage primitives -----------------------------------------------------
 
@@ -449,7 +469,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
         blob = self._dump_data(data)
         raw_id, token = self._new_session_id()
         now = self.clock()
-        await self.insert_record(StoredSession(raw_id, session_key, blob, now, self._expiry(now)))
+        await self.insert_record(
+            StoredSession(raw_id, session_key, blob, now, self._expiry(now), self.data_format)
+        )
         return token
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
@@ -464,6 +486,8 @@ class RecordSessionModule(BaseAsyncSessionModule):
         raw_id = self._require_session_id(session_id)
         blob = self._dump_data(data)
         now = self.clock()
+        if not self.checks_data_format:
+            await self._require_readable(raw_id, now)
         if not await self.replace_record(raw_id, blob, now, self._extension(now)):
             raise JamSessionNotFound("no such session")
 
@@ -498,10 +522,13 @@ class RecordSessionModule(BaseAsyncSessionModule):
         blob = None if data is None else self._dump_data(data)
         new_raw_id, new_token = self._new_session_id()
         now = self.clock()
-        if session_key is None and blob is None:
-            moved = await self.move_record(raw_id, new_raw_id, now)
-        elif not self.supports_entries:
+        plain = session_key is None and blob is None
+        if not plain and not self.supports_entries:
             raise _unsupported(self, "move_record's session_key and blob")
+        if not self.checks_data_format:
+            await self._require_readable(raw_id, now)
+        if plain:
+            moved = await self.move_record(raw_id, new_raw_id, now)
         else:
             moved = await self.move_record(raw_id, new_raw_id, now, session_key=session_key, blob=blob)
         if not moved:
@@ -660,9 +687,9 @@ class RecordSessionModule(BaseAsyncSessionModule):
            Sessions are named by handles, not by working tokens.
         """
         _check_session_key(session_key)
+        records = await self.list_key_records(session_key, self.clock())
         sessions = []
         ordered = True
-        records = await self.list_key_records(session_key, self.clock())
         slice_end = time.monotonic() + LIST_SLICE_SECONDS
         for index, record in enumerate(records):
             if index % LIST_SLICE == LIST_SLICE - 1 or time.monotonic() > slice_end:
@@ -717,6 +744,12 @@ class RecordSessionModule(BaseAsyncSessionModule):
             return None
         return raw_id, stale
 
+    async def _require_readable(self, raw_id: str, now: float) -> None:
+        """:class:`JamSessionNotFound` unless ``get`` would find the record (without extending it)."""
+        blob = await self.fetch_record(raw_id, now, None)
+        if blob is None or self._load_or_none(blob) is None:
+            raise JamSessionNotFound("no such session")
+
     def _load_or_none(self, blob: bytes) -> dict[str, Any] | None:
         try:
             return self._load_data(blob)
@@ -739,6 +772,20 @@ def _check_changes(changes: object, removed: object) -> None:
     # A str is a collection too, of its characters: surely not the keys meant.
     if isinstance(removed, (str, bytes)) or not isinstance(removed, Collection):
         raise TypeError(f"removed must be a collection of top-level keys, not {type(removed).__name__}")
+
+
+def _data_formats(store: BaseAsyncSessionModule, secret: SecretInput | None) -> tuple[str, frozenset[str]]:
+    """The tag of the records ``store`` writes, and the tags of those it can read."""
+    serializer = store.serializer if isinstance(store.serializer, type) else type(store.serializer)
+    name = f"{serializer.__module__.partition('.')[0]}.{serializer.__qualname__}"
+    if not store.is_session_crypt:
+        return sys.intern(name), frozenset({name})
+    # A key's ID is a truncated hash of it: it tells keys apart and reveals nothing of them.
+    tags = [
+        f"{name}:{b64encode(hashlib.sha256(b'jamsession key id:' + key).digest()[:6])}"
+        for key in parse_secret(secret)
+    ]
+    return sys.intern(tags[-1]), frozenset(tags)
 
 
 def _check_session_key(session_key: object) -> None:

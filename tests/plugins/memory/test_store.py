@@ -147,3 +147,80 @@ async def test_a_reworked_sessions_old_id_reaches_nothing_although_it_names_its_
     assert ([None, None, {"n": 3}], 1) == ([await store.get(sid) for sid in (old, new, newer)], len(store))
     await store.delete(newer)
     assert (0, {}) == (len(store), store._slots)
+
+
+async def test_a_mass_expiry_is_reclaimed_a_slice_per_operation_not_by_one_write() -> None:
+    clock = FakeClock()
+    store = MemorySessions(default_ttl=10, clock=clock)
+    for _ in range(10_000):
+        await store.create("alice", {})
+    clock.advance(11)
+    tokens = [await store.create("bob", {})]
+    # One write reclaimed one slice of the 10,000 expired sessions, not all of them.
+    assert 10_000 + 1 - MemorySessions.reclaim_batch_size == len(store)
+    tokens.extend([await store.create("bob", {}) for _ in range(10_000 // MemorySessions.reclaim_batch_size)])
+    assert len(tokens) == len(store)
+    assert len(tokens) == len(await store.list_sessions("bob"))
+
+
+async def test_reads_reclaim_expired_sessions_too() -> None:
+    clock = FakeClock()
+    store = MemorySessions(default_ttl=10, clock=clock)
+    tokens = [await store.create("alice", {}) for _ in range(200)]
+    clock.advance(11)
+    assert await store.get(tokens[-1]) is None
+    assert 200 - MemorySessions.reclaim_batch_size == len(store)
+
+
+def test_max_sessions_is_bounded_by_default() -> None:
+    from jamsession_memory import DEFAULT_MAX_SESSIONS
+
+    assert (100_000, 100_000) == (DEFAULT_MAX_SESSIONS, MemorySessions().max_sessions)
+    assert MemorySessions(max_sessions=None).max_sessions is None
+
+
+async def test_evicting_live_sessions_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    store = MemorySessions(max_sessions=2)
+    with caplog.at_level("WARNING", logger="jamsession"):
+        for _ in range(4):
+            await store.create("alice", {})
+    [record] = caplog.records
+    assert "max_sessions=2" in record.getMessage()
+    assert 2 == len(store)
+
+
+# Resident bytes of 20,000 sessions of ~700 bytes of JSON, measured in a fresh
+# process so the test's own heap does not blur it.
+_RESIDENT_PER_SESSION = """
+import asyncio, gc, os, sys
+from jamsession_memory import MemorySessions
+
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+async def main():
+    store = MemorySessions(serializer="json")
+    data = {"note": "n" * 400, "prefs": {f"k{i}": i * 1.5 for i in range(30)}}
+    gc.collect()
+    before = resident()
+    for i in range(20_000):
+        await store.create(f"user{i % 100}", data)
+    gc.collect()
+    print((resident() - before) // 20_000)
+
+asyncio.run(main())
+"""
+
+
+def test_a_json_session_takes_about_its_size_in_memory_not_the_serializers_buffer() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _RESIDENT_PER_SESSION], capture_output=True, text=True, check=True, timeout=120
+    )
+    per_session = int(result.stdout)
+    # About 700 bytes of data, plus the record, its ID and two index entries;
+    # kept as orjson returned it, each took over 4 KB.
+    assert per_session < 2000, per_session

@@ -44,7 +44,8 @@ async def test_a_session_is_one_document_with_binary_data_and_a_date_expiry(
     store.default_ttl = 3600
     session_id = await store.create("alice", {"n": 1})
     [document] = await raw.find().to_list(None)
-    assert ["_id", "created", "data", "expires", "key", "sid"] == sorted(document)
+    assert ["_id", "created", "data", "expires", "fmt", "key", "sid"] == sorted(document)
+    assert "jamsession_json.JsonEncoder" == document["fmt"] == store.data_format
     assert session_id == document["sid"]
     assert "alice" == document["key"]
     assert isinstance(document["data"], bytes)  # BSON binary; a BSON string would decode to str
@@ -499,3 +500,20 @@ async def test_a_login_and_a_patch_are_one_write_each(
     assert {"cart": [1], "theme": "dark", "n": 1, "m": 2} == patched.data
     document = await raw.find_one({"key": "alice"})
     assert "alice" == document["key"]
+
+
+async def test_a_session_stored_before_formats_were_recorded_is_still_read_and_updated(
+    store: MongoSessions, raw: Any
+) -> None:
+    session_id = await store.create("alice", {"n": 1})
+    await raw.update_one({"sid": session_id}, {"$unset": {"fmt": ""}})
+    assert {"n": 1} == await store.get(session_id)
+    await store.update(session_id, {"n": 2})
+    assert {"n": 2} == await store.get(session_id)
+    assert store.data_format == (await raw.find_one({"sid": session_id}))["fmt"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, math.inf, math.nan, "60"])
+def test_index_check_interval_must_be_a_positive_number_or_none(bad: object) -> None:
+    with pytest.raises(ConfigError, match="index_check_interval"):
+        MongoSessions(url="mongodb://127.0.0.1:1/", index_check_interval=bad)  # type: ignore[arg-type]

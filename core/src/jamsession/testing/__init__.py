@@ -20,9 +20,10 @@ methods passes.
 The reliability checks go further on the same stores: a model-based state
 machine (:func:`run_store_state_machine`, which needs hypothesis), hostile
 session IDs, bit flips, concurrent operations, secrets in logs, key
-rotation, ID randomness and event-loop fairness (operations let other
-tasks run). Each returns a report of what it tried and of everything that
-did not hold.
+rotation, ID randomness, event-loop fairness (operations let other tasks
+run), and stores of other serializers or keys sharing one storage
+(:func:`check_shared_storage`). Each returns a report of what it tried
+and of everything that did not hold.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from jamsession.testing._fairness import FairnessReport, Ticker, check_event_loo
 from jamsession.testing._hostile import HostileReport, check_hostile_session_ids
 from jamsession.testing._logs import LogReport, check_logs_hold_no_secrets
 from jamsession.testing._serializer import SerializerConformance
+from jamsession.testing._shared import SharedStorageReport, check_shared_storage
 from jamsession.testing._stress import ConcurrencyReport, check_concurrent_operations
 from jamsession.testing._tokens import (
     BitFlipReport,
@@ -59,6 +61,7 @@ __all__ = [
     "LogReport",
     "RotationReport",
     "SerializerConformance",
+    "SharedStorageReport",
     "StoreStateMachine",
     "StoreVariant",
     "Ticker",
@@ -69,6 +72,7 @@ __all__ = [
     "check_id_entropy",
     "check_key_rotation",
     "check_logs_hold_no_secrets",
+    "check_shared_storage",
     "find_other_spellings",
     "run_store_state_machine",
     "store_variants",

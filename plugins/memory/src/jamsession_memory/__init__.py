@@ -1,5 +1,5 @@
 """The in-process memory backend for jamsession."""
 
-from jamsession_memory._store import MemorySessions
+from jamsession_memory._store import DEFAULT_MAX_SESSIONS, MemorySessions
 
-__all__ = ["MemorySessions"]
+__all__ = ["DEFAULT_MAX_SESSIONS", "MemorySessions"]

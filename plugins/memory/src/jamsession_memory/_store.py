@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import NoReturn
+from typing import ClassVar, Final, NoReturn
 
 from jamsession import (
     BaseEncoder,
@@ -20,24 +21,35 @@ from jamsession import (
     default_id_factory,
 )
 
+#: The default bound on the sessions one store holds (see ``max_sessions``).
+DEFAULT_MAX_SESSIONS: Final = 100_000
+
 
 class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
 
     ``create``, ``get``, ``update``, ``rework`` and ``delete`` are O(1);
-    ``clear`` and ``list_sessions`` are O(sessions of that key); a
-    ``purge_expired`` batch stops after its limit of expired records, which
-    sit at the front. Records are kept in the order their expiry was set
-    (``rework`` keeps a record's expiry, and its place); with one
-    ``default_ttl`` for all, that is expiry order, so each write reclaims the
-    expired records at the front without scanning the rest, and memory stays
-    bounded under churn. After ``default_ttl`` is changed at runtime, records
-    are reclaimed and evicted in the order their expiries were set, and
-    records made without expiry move to the back, one per write.
+    ``clear`` and ``list_sessions`` are O(sessions of that key), done
+    :attr:`key_slice_size` records at a time with the event loop free in
+    between; a ``purge_expired`` batch stops after its limit of expired
+    records, which sit at the front. Records are kept in the order their
+    expiry was set (``rework`` keeps a record's expiry, and its place); with
+    one ``default_ttl`` for all, that is expiry order, so each operation
+    reclaims up to :attr:`reclaim_batch_size` expired records from the front
+    without scanning the rest: memory stays bounded under churn, and a mass
+    expiry is reclaimed over the following operations, never by one of them.
+    After ``default_ttl`` is changed at runtime, records are reclaimed and
+    evicted in the order their expiries were set, and records made without
+    expiry move to the back, one per write.
 
     Args:
-        max_sessions: When set, creating a session beyond this many evicts the
-            one whose expiry was set longest ago.
+        max_sessions: Creating a session beyond this many evicts the one whose
+            expiry was set longest ago (a warning is logged the first time).
+            Defaults to 100,000, so a flood of new sessions cannot take all
+            the process's memory; ``None`` removes the bound. Size it as the
+            memory you give to sessions divided by the bytes one of yours
+            takes (about 400 bytes more than its stored data; see the
+            reliability page).
 
     The other arguments are :class:`~jamsession.RecordSessionModule`'s.
     Stored data is serialized bytes, so mutating a dict after ``create`` or
@@ -59,7 +71,7 @@ class MemorySessions(RecordSessionModule):
         default_ttl: float | None = None,
         sliding_expiry: bool = False,
         clock: Callable[[], float] = time.time,
-        max_sessions: int | None = None,
+        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
     ) -> None:
         if max_sessions is not None and (
             isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1
@@ -83,6 +95,17 @@ class MemorySessions(RecordSessionModule):
         self._records: OrderedDict[str, StoredSession] = OrderedDict()
         self._slots: dict[str, str] = {}
         self._by_key: dict[str, dict[str, None]] = {}
+        # The raw IDs of keys being cleared: dead from the start of the clear,
+        # dropped a slice at a time.
+        self._cleared: list[dict[str, None]] = []
+        self._warned_full = False
+
+    checks_data_format = True
+
+    #: How many expired records one operation reclaims at most.
+    reclaim_batch_size: ClassVar[int] = 64
+    #: How many records ``clear`` and ``list_sessions`` handle between two yields to the event loop.
+    key_slice_size: ClassVar[int] = 2000
 
     def __len__(self) -> int:
         """How many records are held, expired ones not yet reclaimed included."""
@@ -98,6 +121,9 @@ class MemorySessions(RecordSessionModule):
             # A reworked record's slot is its old ID, which must find nothing.
             or record.raw_id != raw_id
             or (record.expires_at is not None and record.expires_at <= now)
+            # Written by a store with another serializer or key sharing these tables.
+            or (record.data_format is not None and record.data_format not in self.readable_formats)
+            or (self._cleared and any(raw_id in ids for ids in self._cleared))
         ):
             return None
         return record
@@ -119,10 +145,12 @@ class MemorySessions(RecordSessionModule):
             keyed[record.raw_id] = None
 
     def _unindex(self, record: StoredSession) -> None:
-        ids = self._by_key[record.session_key]
-        del ids[record.raw_id]
-        if not ids:
-            del self._by_key[record.session_key]
+        ids = self._by_key.get(record.session_key)
+        # Not there when its key is being cleared.
+        if ids is not None and record.raw_id in ids:
+            del ids[record.raw_id]
+            if not ids:
+                del self._by_key[record.session_key]
 
     def _drop(self, raw_id: str) -> None:
         slot = self._slot(raw_id)
@@ -137,9 +165,11 @@ class MemorySessions(RecordSessionModule):
         self._unindex(record)
 
     def _reclaim(self, now: float) -> None:
-        """Drop expired records from the front; stops at the first live one."""
+        """Drop up to :attr:`reclaim_batch_size` expired records from the front; stops at a live one."""
         records = self._records
-        while records:
+        for _ in range(self.reclaim_batch_size):
+            if not records:
+                return
             slot, record = next(iter(records.items()))
             if record.expires_at is None:
                 if self.default_ttl is not None:
@@ -165,11 +195,27 @@ class MemorySessions(RecordSessionModule):
 
     async def insert_record(self, record: StoredSession) -> None:
         self._reclaim(record.created_at)
+        # Exact-size bytes: a serializer's output may sit in a buffer allocated
+        # several times larger (orjson's does), which would stay held as long
+        # as the session.
+        record.blob = bytes(memoryview(record.blob))
         self._add(record)
         if self.max_sessions is not None and len(self._records) > self.max_sessions:
-            self._drop_slot(next(iter(self._records)))
+            self._evict(record.created_at)
+
+    def _evict(self, now: float) -> None:
+        slot, oldest = next(iter(self._records.items()))
+        if not self._warned_full and (oldest.expires_at is None or oldest.expires_at > now):
+            self._warned_full = True
+            self.logger.warning(
+                "memory store full: max_sessions=%d reached, so live sessions are being evicted, "
+                "oldest first; raise max_sessions or lower default_ttl",
+                self.max_sessions,
+            )
+        self._drop_slot(slot)
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
+        self._reclaim(now)
         record = self._live(raw_id, now)
         if record is None:
             return None
@@ -204,7 +250,8 @@ class MemorySessions(RecordSessionModule):
         if record is None:
             return False
         # Records leave the store only to be read, so changing one in place is safe.
-        record.blob = blob
+        record.blob = bytes(memoryview(blob))
+        record.data_format = self.data_format
         self._extend(record, extend_to)
         return True
 
@@ -243,12 +290,40 @@ class MemorySessions(RecordSessionModule):
         self._drop(raw_id)
 
     async def remove_key_records(self, session_key: str) -> None:
-        for raw_id in list(self._by_key.get(session_key, ())):
-            self._drop(raw_id)
+        ids = self._by_key.pop(session_key, None)
+        if ids is None:
+            return
+        # Every session of the key is dead from here on (creates from now on
+        # index afresh); dropping them takes slices, finished even if the
+        # caller is cancelled, or they would come back.
+        self._cleared.append(ids)
+        await asyncio.shield(asyncio.ensure_future(self._drop_cleared(ids)))
+
+    async def _drop_cleared(self, ids: dict[str, None]) -> None:
+        try:
+            pending = list(ids)
+            step = self.key_slice_size
+            for start in range(0, len(pending), step):
+                if start:
+                    await asyncio.sleep(0)
+                for raw_id in pending[start : start + step]:
+                    self._drop(raw_id)
+        finally:
+            self._cleared.remove(ids)
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        live = (self._live(raw_id, now) for raw_id in self._by_key.get(session_key, ()))
-        return [record for record in live if record is not None]
+        # A copy, so writes in between slices do not disturb the walk.
+        pending = list(self._by_key.get(session_key, ()))
+        live: list[StoredSession] = []
+        step = self.key_slice_size
+        for start in range(0, len(pending), step):
+            if start:
+                await asyncio.sleep(0)
+            for raw_id in pending[start : start + step]:
+                record = self._live(raw_id, now)
+                if record is not None:
+                    live.append(record)
+        return live
 
     async def purge_records(self, now: float, limit: int) -> int:
         # Expired records are at the front, so a batch stops after ``limit`` of

@@ -9,12 +9,12 @@ Motor client is recognised by the synchronous PyMongo client it wraps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from pymongo import AsyncMongoClient, MongoClient, ReadPreference
+from pymongo import AsyncMongoClient, MongoClient, ReadPreference, monitoring
 from pymongo.errors import ConfigurationError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -51,8 +51,14 @@ def connect(
     database: str | None,
     collection: str,
     write_concern: WriteConcern,
+    on_reconnect: Callable[[], None] | None = None,
 ) -> Connection:
-    """Resolve the options to a collection that always reads and writes on the primary."""
+    """Resolve the options to a collection that always reads and writes on the primary.
+
+    ``on_reconnect`` is called when a client the store creates drops its
+    connections to a server (it went away, restarted, or failed over); an
+    app's own client cannot be given a listener once made.
+    """
     if (url is None) == (client is None):
         raise ConfigError("pass exactly one of url (a connection string) or client (an open client)")
     if not isinstance(collection, str) or not collection:
@@ -61,7 +67,7 @@ def connect(
         raise ConfigError(f"database must be a non-empty str or None, not {database!r}")
     owned = client is None
     if url is not None:
-        client = _open_client(url)
+        client = _open_client(url, on_reconnect)
     elif not is_async_client(client):
         raise ConfigError(
             "client must be a pymongo AsyncMongoClient or a Motor client, "
@@ -117,12 +123,35 @@ def parse_write_concern(value: WriteConcernInput | None) -> WriteConcern:
     return concern
 
 
-def _open_client(url: object) -> AsyncMongoClient[dict[str, Any]]:
+class _PoolCleared(monitoring.ConnectionPoolListener):
+    """Calls back when the driver clears a server's connection pool: the connections after it are new."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self._callback = callback
+
+    def pool_cleared(self, event: monitoring.PoolClearedEvent) -> None:
+        self._callback()
+
+    # The listener interface has no defaults; nothing else matters here.
+    def pool_created(self, event: monitoring.PoolCreatedEvent) -> None: ...
+    def pool_ready(self, event: monitoring.PoolReadyEvent) -> None: ...
+    def pool_closed(self, event: monitoring.PoolClosedEvent) -> None: ...
+    def connection_created(self, event: monitoring.ConnectionCreatedEvent) -> None: ...
+    def connection_ready(self, event: monitoring.ConnectionReadyEvent) -> None: ...
+    def connection_closed(self, event: monitoring.ConnectionClosedEvent) -> None: ...
+    def connection_check_out_started(self, event: monitoring.ConnectionCheckOutStartedEvent) -> None: ...
+    def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None: ...
+    def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None: ...
+    def connection_checked_in(self, event: monitoring.ConnectionCheckedInEvent) -> None: ...
+
+
+def _open_client(url: object, on_reconnect: Callable[[], None] | None) -> AsyncMongoClient[dict[str, Any]]:
     if not isinstance(url, str) or not url:
         raise ConfigError("url must be a MongoDB connection string (mongodb:// or mongodb+srv://)")
+    listeners = [] if on_reconnect is None else [_PoolCleared(on_reconnect)]
     try:
         # No I/O here: the client connects on the first operation.
-        return AsyncMongoClient(url, appname="jamsession")
+        return AsyncMongoClient(url, appname="jamsession", event_listeners=listeners)
     except (ConfigurationError, TypeError, ValueError) as exc:
         raise ConfigError(f"url is not a valid MongoDB connection string: {redact(str(exc), url)}") from None
 

@@ -9,6 +9,7 @@ One session is one document::
         "data": BinData(0, ...),       # serialized (and, with crypt on, encrypted) data
         "created": Date(...),
         "expires": Date(...),          # TTL index; absent when the session never expires
+        "fmt": "<data format>",        # the serializer (and key ID) that wrote "data"
     }
 
 The session ID lives in its own field, not in ``_id``, because ``rework``
@@ -31,6 +32,7 @@ SESSION_KEY: Final = "key"
 DATA: Final = "data"
 CREATED: Final = "created"
 EXPIRES: Final = "expires"
+FORMAT: Final = "fmt"
 
 #: Ensured idempotently; the names let ``create_indexes`` recognise them on every later call.
 INDEXES: Final = (
@@ -39,6 +41,7 @@ INDEXES: Final = (
     # expireAfterSeconds=0: the server removes a document once its own date has passed.
     IndexModel([(EXPIRES, ASCENDING)], name="jamsession_expires", expireAfterSeconds=0),
 )
+INDEX_NAMES: Final = frozenset(index.document["name"] for index in INDEXES)
 
 #: Whatever the app's client decodes to, this collection reads plain dicts and
 #: dates as whole milliseconds (no datetime range limits, no time zones).
@@ -48,7 +51,14 @@ CODEC_OPTIONS: Final[CodecOptions[dict[str, Any]]] = CodecOptions(
 
 #: Projections: only what the caller needs travels back.
 DATA_ONLY: Final = {DATA: True, "_id": False}
-RECORD_FIELDS: Final = {SESSION_ID: True, SESSION_KEY: True, DATA: True, CREATED: True, EXPIRES: True}
+RECORD_FIELDS: Final = {
+    SESSION_ID: True,
+    SESSION_KEY: True,
+    DATA: True,
+    CREATED: True,
+    EXPIRES: True,
+    FORMAT: True,
+}
 
 #: Sessions created in the same millisecond keep their insertion order (ObjectIds grow).
 CREATION_ORDER: Final = [(CREATED, ASCENDING), ("_id", ASCENDING)]
@@ -93,6 +103,11 @@ def live(now: float) -> dict[str, Any]:
     return {EXPIRES: {"$not": {"$lte": to_date(now)}}}
 
 
+def readable(formats: frozenset[str]) -> dict[str, Any]:
+    """Matches documents written in one of ``formats``, or with no format (stored before there was one)."""
+    return {FORMAT: {"$in": [*sorted(formats), None]}}
+
+
 def expired(now: float) -> dict[str, Any]:
     return {EXPIRES: {"$lte": to_date(now)}}
 
@@ -106,6 +121,8 @@ def to_document(record: StoredSession) -> dict[str, Any]:
     }
     if record.expires_at is not None:
         document[EXPIRES] = to_date(record.expires_at)
+    if record.data_format is not None:
+        document[FORMAT] = record.data_format
     return document
 
 
@@ -117,4 +134,5 @@ def to_record(document: dict[str, Any]) -> StoredSession:
         blob=document[DATA],
         created_at=from_date(document[CREATED]),
         expires_at=None if expires is None else from_date(expires),
+        data_format=document.get(FORMAT),
     )

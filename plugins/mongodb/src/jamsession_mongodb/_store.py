@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 from pymongo import ReturnDocument
 
@@ -33,6 +35,8 @@ from jamsession_mongodb._errors import deadline, guarded
 DEFAULT_TIMEOUT = 10.0
 #: The longest ``timeout``: MongoDB's maxTimeMS is a signed 32-bit count of milliseconds.
 MAX_TIMEOUT = (2**31 - 1) // 1000
+#: Seconds between two checks that the collection still has the store's indexes.
+DEFAULT_INDEX_CHECK_INTERVAL = 60.0
 
 
 class MongoSessions(RecordSessionModule):
@@ -40,11 +44,19 @@ class MongoSessions(RecordSessionModule):
 
     Each operation is one round trip (the first one of a store also ensures the
     indexes): ``update`` is one conditional update that never matches an
-    expired or deleted session, ``rework`` one atomic update of the session ID
-    field of a single document, ``clear`` one ``delete_many`` over the key index.
-    Every read and write goes to the primary, whatever read preference the
-    client has. The server's TTL monitor removes expired documents; reads
-    filter them out too, as the monitor only runs about once a minute.
+    expired or deleted session, nor one whose data another serializer or key
+    wrote, ``rework`` one atomic update of the session ID field of a single
+    document, ``clear`` one ``delete_many`` over the key index. Every read
+    and write goes to the primary, whatever read preference the client has.
+    The server's TTL monitor removes expired documents; reads filter them
+    out too, as the monitor only runs about once a minute.
+
+    A store checks now and then that its indexes are still there, and makes
+    them again, with a warning in the log, when they are not (the collection
+    was dropped, or the server came back on empty storage): every
+    ``index_check_interval`` seconds, and at the first operation after the
+    server was unreachable or the client reconnected. The check runs beside
+    the operations, never in their way.
 
     Args:
         url: A connection string (``mongodb://`` or ``mongodb+srv://``). The
@@ -62,9 +74,13 @@ class MongoSessions(RecordSessionModule):
             and retries included, before :class:`~jamsession.BackendUnavailableError`
             (at most 2,147,483, MongoDB's limit); ``None`` leaves it to the
             client's own settings.
-        create_indexes: Ensure the indexes on first use. Turn off where the
-            app's user may not create indexes and they are made at deployment
+        create_indexes: Ensure the indexes on first use, and again when they
+            are found missing. Turn off where the app's user may not create
+            indexes and they are made at deployment
             (``jamsession mongodb-ensure-indexes CONFIG``).
+        index_check_interval: Seconds between two checks that the indexes
+            are there (one ``listIndexes`` round trip, off the operations'
+            path); ``None`` checks only after an outage or a reconnect.
 
     The other arguments are :class:`~jamsession.RecordSessionModule`'s.
 
@@ -76,6 +92,9 @@ class MongoSessions(RecordSessionModule):
     """
 
     supports_entries = True
+    checks_data_format = True
+    #: How many documents ``list_sessions`` reads between two yields to the event loop.
+    key_slice_size: ClassVar[int] = 1000
 
     def __init__(
         self,
@@ -92,6 +111,7 @@ class MongoSessions(RecordSessionModule):
         write_concern: WriteConcernInput | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         create_indexes: bool = True,
+        index_check_interval: float | None = DEFAULT_INDEX_CHECK_INTERVAL,
         default_ttl: float | None = None,
         sliding_expiry: bool = False,
         clock: Callable[[], float] = time.time,
@@ -105,6 +125,15 @@ class MongoSessions(RecordSessionModule):
                 f"timeout must be None or a number of seconds > 0 and <= {MAX_TIMEOUT} "
                 f"(MongoDB's maxTimeMS limit), not {timeout!r}"
             )
+        if index_check_interval is not None and (
+            isinstance(index_check_interval, bool)
+            or not isinstance(index_check_interval, (int, float))
+            or not 0 < index_check_interval < math.inf
+        ):
+            raise ConfigError(
+                "index_check_interval must be None or a positive, finite number of seconds, "
+                f"not {index_check_interval!r}"
+            )
         super().__init__(
             id_factory,
             is_session_crypt,
@@ -117,16 +146,22 @@ class MongoSessions(RecordSessionModule):
         )
         self.timeout = timeout
         self.create_indexes = bool(create_indexes)
+        self.index_check_interval = index_check_interval
         self._connection: Connection = connect(
             url=url,
             client=client,
             database=database,
             collection=collection,
             write_concern=parse_write_concern(write_concern),
+            on_reconnect=self._check_indexes_soon,
         )
         self._collection: Any = self._connection.collection
         self._indexes_ensured = False
         self._index_task: asyncio.Future[list[str]] | None = None
+        # When the next operation starts an index check (time.monotonic()).
+        self._next_index_check = math.inf
+        self._index_check: asyncio.Future[None] | None = None
+        self._readable = doc.readable(self.readable_formats)
 
     @property
     def collection(self) -> Any:
@@ -144,10 +179,64 @@ class MongoSessions(RecordSessionModule):
         return await self._join_index_creation("index creation")
 
     async def _ready(self, operation: str) -> Any:
-        if self._indexes_ensured or not self.create_indexes:
+        if not self.create_indexes:
             return self._collection
-        await self._join_index_creation(f"{operation} (index creation)")
+        if not self._indexes_ensured:
+            await self._join_index_creation(f"{operation} (index creation)")
+        elif time.monotonic() >= self._next_index_check:
+            self._start_index_check()
         return self._collection
+
+    def _check_indexes_soon(self) -> None:
+        """The server was unreachable or the client reconnected: it may be back on empty storage."""
+        self._next_index_check = 0.0
+
+    def _schedule_index_check(self) -> None:
+        interval = self.index_check_interval
+        self._next_index_check = math.inf if interval is None else time.monotonic() + interval
+
+    def _start_index_check(self) -> None:
+        check = self._index_check
+        if check is not None and not check.done() and check.get_loop() is asyncio.get_running_loop():
+            return
+        self._schedule_index_check()
+        self._index_check = asyncio.ensure_future(self._check_indexes())
+
+    async def _check_indexes(self) -> None:
+        """Make the indexes again if they are gone; log it. Never raises: it runs beside operations."""
+        where = f"{self._collection.database.name}.{self._collection.name}"
+        try:
+            with deadline(self.timeout):
+                present = await self._collection.index_information()
+            missing = sorted(doc.INDEX_NAMES - set(present))
+            if not missing:
+                return
+            self.logger.warning(
+                "MongoDB collection %s has lost the indexes %s (dropped, or the server came back on "
+                "empty storage); creating them again",
+                where,
+                ", ".join(missing),
+            )
+            with deadline(self.timeout):
+                await self._collection.create_indexes(list(doc.INDEXES))
+            self.logger.warning("MongoDB collection %s: indexes %s restored", where, ", ".join(missing))
+        except Exception as exc:  # noqa: BLE001 - logged and retried: a check must never fail an operation
+            # The type only: a driver's message may quote a session ID.
+            self.logger.warning(
+                "MongoDB collection %s: index check failed (%s); trying again at the next operation",
+                where,
+                type(exc).__name__,
+            )
+            self._check_indexes_soon()
+
+    @contextlib.contextmanager
+    def _guarded(self, operation: str) -> Iterator[None]:
+        try:
+            with guarded(operation, self.timeout):
+                yield
+        except BackendUnavailableError:
+            self._check_indexes_soon()
+            raise
 
     async def _join_index_creation(self, operation: str) -> list[str]:
         # One createIndexes at a time, shared by every operation that waits
@@ -168,23 +257,29 @@ class MongoSessions(RecordSessionModule):
         with deadline(self.timeout):
             names: list[str] = await self._collection.create_indexes(list(doc.INDEXES))
         self._indexes_ensured = True
+        self._schedule_index_check()
         return names
 
     async def aclose(self) -> None:
         """Close the client if this store created it; a client passed in is left open."""
+        check, self._index_check = self._index_check, None
+        if check is not None and check.get_loop() is asyncio.get_running_loop():
+            check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await check
         await self._connection.close()
 
     # -- the storage primitives, one round trip each -------------------------------
 
     async def insert_record(self, record: StoredSession) -> None:
         collection = await self._ready("create")
-        with guarded("create", self.timeout):
+        with self._guarded("create"):
             await collection.insert_one(doc.to_document(record))
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         collection = await self._ready("get")
-        query = {doc.SESSION_ID: raw_id, **doc.live(now)}
-        with guarded("get", self.timeout):
+        query = {doc.SESSION_ID: raw_id, **doc.live(now), **self._readable}
+        with self._guarded("get"):
             if extend_to is None:
                 found = await collection.find_one(query, doc.DATA_ONLY)
             else:
@@ -200,8 +295,8 @@ class MongoSessions(RecordSessionModule):
         self, raw_id: str, now: float, extend_to: float | None
     ) -> StoredSession | None:
         collection = await self._ready("load")
-        query = {doc.SESSION_ID: raw_id, **doc.live(now)}
-        with guarded("load", self.timeout):
+        query = {doc.SESSION_ID: raw_id, **doc.live(now), **self._readable}
+        with self._guarded("load"):
             if extend_to is None:
                 found = await collection.find_one(query, doc.RECORD_FIELDS)
             else:
@@ -221,11 +316,11 @@ class MongoSessions(RecordSessionModule):
         # live then was live at the update too (an ID never comes back), so its
         # data was not the expected bytes; one not live then is gone.
         collection = await self._ready("patch")
-        changes: dict[str, Any] = {doc.DATA: blob}
+        changes: dict[str, Any] = {doc.DATA: blob, doc.FORMAT: self.data_format}
         if extend_to is not None:
             changes[doc.EXPIRES] = doc.to_date(extend_to)
-        query = {doc.SESSION_ID: raw_id, **doc.live(now)}
-        with guarded("patch", self.timeout):
+        query = {doc.SESSION_ID: raw_id, **doc.live(now), **self._readable}
+        with self._guarded("patch"):
             result = await collection.update_one({**query, doc.DATA: expected}, {"$set": changes})
             if result.matched_count:
                 return True
@@ -234,11 +329,12 @@ class MongoSessions(RecordSessionModule):
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         collection = await self._ready("update")
-        changes: dict[str, Any] = {doc.DATA: blob}
+        changes: dict[str, Any] = {doc.DATA: blob, doc.FORMAT: self.data_format}
         if extend_to is not None:
             changes[doc.EXPIRES] = doc.to_date(extend_to)
-        with guarded("update", self.timeout):
-            result = await collection.update_one({doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": changes})
+        query = {doc.SESSION_ID: raw_id, **doc.live(now), **self._readable}
+        with self._guarded("update"):
+            result = await collection.update_one(query, {"$set": changes})
         return bool(result.matched_count)
 
     async def move_record(
@@ -261,34 +357,44 @@ class MongoSessions(RecordSessionModule):
             changes[doc.SESSION_KEY] = doc.key_value(session_key)
         if blob is not None:
             changes[doc.DATA] = blob
+            changes[doc.FORMAT] = self.data_format
         collection = await self._ready("rework")
-        with guarded("rework", self.timeout):
-            result = await collection.update_one({doc.SESSION_ID: raw_id, **doc.live(now)}, {"$set": changes})
+        with self._guarded("rework"):
+            result = await collection.update_one(
+                {doc.SESSION_ID: raw_id, **doc.live(now), **self._readable}, {"$set": changes}
+            )
         return bool(result.matched_count)
 
     async def remove_record(self, raw_id: str) -> None:
         collection = await self._ready("delete")
-        with guarded("delete", self.timeout):
+        with self._guarded("delete"):
             await collection.delete_one({doc.SESSION_ID: raw_id})
 
     async def remove_key_records(self, session_key: str) -> None:
         collection = await self._ready("clear")
-        with guarded("clear", self.timeout):
+        with self._guarded("clear"):
             await collection.delete_many({doc.SESSION_KEY: doc.key_value(session_key)})
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         collection = await self._ready("list")
-        query = {doc.SESSION_KEY: doc.key_value(session_key), **doc.live(now)}
-        with guarded("list", self.timeout):
-            cursor = collection.find(query, doc.RECORD_FIELDS).sort(doc.CREATION_ORDER)
-            documents = await cursor.to_list(None)
-        return [doc.to_record(document) for document in documents]
+        query = {doc.SESSION_KEY: doc.key_value(session_key), **doc.live(now), **self._readable}
+        records: list[StoredSession] = []
+        step = self.key_slice_size
+        with self._guarded("list"):
+            # Batches of one slice: the driver decodes a whole batch at once.
+            cursor = collection.find(query, doc.RECORD_FIELDS).sort(doc.CREATION_ORDER).batch_size(step)
+            async for document in cursor:
+                records.append(doc.to_record(document))
+                if not len(records) % step:
+                    # A user with many sessions must not hold the event loop for all of them.
+                    await asyncio.sleep(0)
+        return records
 
     async def purge_records(self, now: float, limit: int) -> int:
         # delete_many takes no limit: pick a batch over the expiry index, then
         # delete exactly those, unless one was extended meanwhile.
         collection = await self._ready("purge")
-        with guarded("purge", self.timeout):
+        with self._guarded("purge"):
             batch = await collection.find(doc.expired(now), {"_id": True}).limit(limit).to_list(None)
             if not batch:
                 return 0

@@ -1,0 +1,36 @@
+"""`python -m benchmarks.memory_per_session`: one row per backend, serializer and crypt setting."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_each_setting_reports_its_bytes_per_session(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("before\n<!-- memory:start -->\nold\n<!-- memory:end -->\nafter\n")
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "benchmarks.memory_per_session", "--sessions", "200"),
+            *("--backends", "memory,sqlite", "--output", str(tmp_path), "--docs", str(page)),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    results = json.loads((tmp_path / "memory.json").read_text())
+    settings = [(row["backend"], row["serializer"], row["crypt"]) for row in results["rows"]]
+    assert [
+        (backend, serializer, crypt)
+        for backend in ("memory", "sqlite")
+        for serializer in ("json", "cbor")
+        for crypt in (False, True)
+    ] == settings
+    assert all(row["stored_bytes_per_session"] > 0 for row in results["rows"])
+    text = page.read_text()
+    assert "old" not in text
+    assert text.startswith("before\n<!-- memory:start -->\n200 sessions")
+    assert text.endswith("<!-- memory:end -->\nafter\n")
