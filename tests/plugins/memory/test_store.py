@@ -189,8 +189,31 @@ async def test_evicting_live_sessions_is_logged_once(caplog: pytest.LogCaptureFi
     assert 2 == len(store)
 
 
+@pytest.mark.parametrize(("operation", "removed"), [("load", 0), ("patch", 0), ("rework", 0), ("revoke", 1)])
+async def test_the_store_features_reclaim_a_slice_of_a_mass_expiry_each(operation: str, removed: int) -> None:
+    clock = FakeClock()
+    store = MemorySessions(default_ttl=10, clock=clock)
+    for _ in range(1000):
+        await store.create("alice", {})
+    clock.advance(11)
+    token = await store.create("bob", {"n": 1})
+    entry = await store.load(token)
+    assert entry is not None
+    held = len(store)
+    if operation == "load":
+        await store.load(token)
+    elif operation == "patch":
+        await store.patch(token, {"m": 2}, expected=entry)
+    elif operation == "rework":
+        await store.rework(token, session_key="carol", data={"n": 2})
+    else:
+        assert await store.revoke("bob", entry.handle)
+    assert held - MemorySessions.reclaim_batch_size - removed == len(store)
+
+
 # Resident bytes of 20,000 sessions of ~700 bytes of JSON, measured in a fresh
-# process so the test's own heap does not blur it.
+# process so the test's own heap does not blur it. The data is stored by the
+# operation named in argv[1]; the others start from an empty session.
 _RESIDENT_PER_SESSION = """
 import asyncio, gc, os, sys
 from jamsession_memory import MemorySessions
@@ -199,26 +222,40 @@ def resident():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-async def main():
+async def main(operation):
     store = MemorySessions(serializer="json")
     data = {"note": "n" * 400, "prefs": {f"k{i}": i * 1.5 for i in range(30)}}
     gc.collect()
     before = resident()
     for i in range(20_000):
-        await store.create(f"user{i % 100}", data)
+        if operation == "create":
+            await store.create(f"user{i % 100}", data)
+            continue
+        token = await store.create(f"user{i % 100}", {})
+        if operation == "update":
+            await store.update(token, data)
+        elif operation == "patch":
+            await store.patch(token, data)
+        else:
+            await store.rework(token, data=data)
     gc.collect()
     print((resident() - before) // 20_000)
 
-asyncio.run(main())
+asyncio.run(main(sys.argv[1]))
 """
 
 
-def test_a_json_session_takes_about_its_size_in_memory_not_the_serializers_buffer() -> None:
+@pytest.mark.parametrize("operation", ["create", "update", "patch", "rework"])
+def test_a_json_session_takes_about_its_size_in_memory_not_the_serializers_buffer(operation: str) -> None:
     import subprocess
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-c", _RESIDENT_PER_SESSION], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", _RESIDENT_PER_SESSION, operation],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     per_session = int(result.stdout)
     # About 700 bytes of data, plus the record, its ID and two index entries;

@@ -28,7 +28,8 @@ DEFAULT_MAX_SESSIONS: Final = 100_000
 class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
 
-    ``create``, ``get``, ``update``, ``rework`` and ``delete`` are O(1);
+    ``create``, ``get``, ``update``, ``rework``, ``delete``, ``load`` and
+    ``patch`` are O(1);
     ``clear`` and ``list_sessions`` are O(sessions of that key), done
     :attr:`key_slice_size` records at a time with the event loop free in
     between; a ``purge_expired`` batch stops after its limit of expired
@@ -195,10 +196,7 @@ class MemorySessions(RecordSessionModule):
 
     async def insert_record(self, record: StoredSession) -> None:
         self._reclaim(record.created_at)
-        # Exact-size bytes: a serializer's output may sit in a buffer allocated
-        # several times larger (orjson's does), which would stay held as long
-        # as the session.
-        record.blob = bytes(memoryview(record.blob))
+        record.blob = _compact(record.blob)
         self._add(record)
         if self.max_sessions is not None and len(self._records) > self.max_sessions:
             self._evict(record.created_at)
@@ -225,6 +223,7 @@ class MemorySessions(RecordSessionModule):
     async def fetch_full_record(
         self, raw_id: str, now: float, extend_to: float | None
     ) -> StoredSession | None:
+        self._reclaim(now)
         record = self._live(raw_id, now)
         if record is None:
             return None
@@ -240,7 +239,8 @@ class MemorySessions(RecordSessionModule):
             return None
         if record.blob != expected:
             return False
-        record.blob = blob
+        record.blob = _compact(blob)
+        record.data_format = self.data_format
         self._extend(record, extend_to)
         return True
 
@@ -250,7 +250,7 @@ class MemorySessions(RecordSessionModule):
         if record is None:
             return False
         # Records leave the store only to be read, so changing one in place is safe.
-        record.blob = bytes(memoryview(blob))
+        record.blob = _compact(blob)
         record.data_format = self.data_format
         self._extend(record, extend_to)
         return True
@@ -274,8 +274,10 @@ class MemorySessions(RecordSessionModule):
             record,
             raw_id=new_raw_id,
             session_key=record.session_key if session_key is None else session_key,
-            blob=record.blob if blob is None else blob,
         )
+        if blob is not None:
+            moved.blob = _compact(blob)
+            moved.data_format = self.data_format
         # Its expiry is unchanged, so it keeps its slot: the order stays expiry
         # order, and an expired reworked record is reclaimed in its turn.
         slot = self._slots.pop(raw_id, raw_id)
@@ -312,6 +314,7 @@ class MemorySessions(RecordSessionModule):
             self._cleared.remove(ids)
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
+        self._reclaim(now)
         # A copy, so writes in between slices do not disturb the walk.
         pending = list(self._by_key.get(session_key, ()))
         live: list[StoredSession] = []
@@ -341,6 +344,15 @@ class MemorySessions(RecordSessionModule):
         for slot in expired:
             self._drop_slot(slot)
         return len(expired)
+
+
+def _compact(blob: bytes) -> bytes:
+    """Exact-size bytes of their own.
+
+    A serializer's output may sit in a buffer allocated several times larger
+    (orjson's does), which would stay held as long as the session.
+    """
+    return bytes(memoryview(blob))
 
 
 def _refuse_reused_id() -> NoReturn:
