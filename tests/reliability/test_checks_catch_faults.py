@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -172,14 +173,96 @@ async def test_logs_find_a_logged_token(crypt: bool) -> None:
     assert report.records > 0
 
 
-async def test_shared_storage_finds_an_update_that_overwrites_what_get_cannot_read() -> None:
-    first = OverwritesWhatItCannotRead()
+class PatchKeepsTheOldFormat(MemorySessions):
+    """Writes a patch's data in its own format but leaves the record tagged as before."""
+
+    async def swap_record(
+        self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
+    ) -> bool | None:
+        record = self._live(raw_id, now)
+        data_format = None if record is None else record.data_format
+        swapped = await super().swap_record(raw_id, expected, blob, now, extend_to)
+        if swapped and record is not None:
+            record.data_format = data_format
+        return swapped
+
+
+class ReworkWithDataKeepsTheOldFormat(MemorySessions):
+    """Moves with new data but leaves the record tagged as before."""
+
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
+        record = self._live(raw_id, now)
+        data_format = None if record is None else record.data_format
+        moved = await super().move_record(raw_id, new_raw_id, now, session_key=session_key, blob=blob)
+        if moved:
+            self._records[self._slot(new_raw_id)].data_format = data_format
+        return moved
+
+
+class MovesToAKeyWhatItCannotRead(MemorySessions):
+    """Checks the data format, except in a move to another session key."""
+
+    async def move_record(
+        self,
+        raw_id: str,
+        new_raw_id: str,
+        now: float,
+        *,
+        session_key: str | None = None,
+        blob: bytes | None = None,
+    ) -> bool:
+        if session_key is None:
+            return await super().move_record(raw_id, new_raw_id, now, blob=blob)
+        readable = self.readable_formats
+        record = self._records.get(self._slot(raw_id))
+        if record is not None and record.data_format is not None:
+            self.readable_formats = readable | {record.data_format}
+        try:
+            return await super().move_record(raw_id, new_raw_id, now, session_key=session_key, blob=blob)
+        finally:
+            self.readable_formats = readable
+
+
+def _sharing(kind: type[MemorySessions]) -> Callable[..., AbstractAsyncContextManager[MemorySessions]]:
+    """Opens stores of ``kind`` over the tables of the first one."""
+    first = kind()
 
     @contextlib.asynccontextmanager
     async def open_shared(**options: Any) -> AsyncIterator[MemorySessions]:
-        async with OverwritesWhatItCannotRead(**options) as store:
+        async with kind(**options) as store:
             store._records, store._slots, store._by_key = first._records, first._slots, first._by_key
             yield store
 
-    report = await check_shared_storage(open_shared)
-    assert any("get returned None but update overwrote the session" in problem for problem in report.problems)
+    return open_shared
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        (OverwritesWhatItCannotRead, "get returned None but update overwrote the session"),
+        (
+            PatchKeepsTheOldFormat,
+            "patched under keys A and B, read under key A: "
+            "get returned None but update overwrote the session",
+        ),
+        (
+            ReworkWithDataKeepsTheOldFormat,
+            "reworked with data under keys A and B, read under key B: get found nothing, "
+            "although the data is under key B",
+        ),
+        (MovesToAKeyWhatItCannotRead, "get returned None but rework to another key moved the session"),
+    ],
+)
+async def test_shared_storage_finds_a_store_that_mistakes_what_it_can_read(
+    kind: type[MemorySessions], problem: str
+) -> None:
+    report = await check_shared_storage(_sharing(kind))
+    assert [] != [found for found in report.problems if problem in found], report.problems[:5]

@@ -58,9 +58,19 @@ async def check_shared_storage(open_store: SharedStoreFactory) -> SharedStorageR
     A with a token under key B, so a store with key B alone can open the token
     but not the data: that case is tried too.
 
-    It needs no capability beyond Jam's six methods.
+    It needs no capability beyond Jam's six methods. Where the stores declare
+    ``supports_entries``, the same holds for the store features: ``load``
+    returns ``None`` exactly when ``get`` does, and then ``patch`` and
+    ``rework`` to another key or with new data raise
+    :class:`JamSessionNotFound` and change nothing. Data rewritten by
+    ``patch`` or ``rework(data=...)`` under keys A and B is under key B, and
+    stores tell so: one with key A alone, which still opens a patched
+    session's token, must refuse to overwrite it; one with key B alone reads
+    a session reworked with new data.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       The store features, where the stores declare ``supports_entries``.
     """
     report = SharedStorageReport()
     key_a, key_b = generate_key(), generate_key()
@@ -78,6 +88,7 @@ async def check_shared_storage(open_store: SharedStoreFactory) -> SharedStorageR
             (f"{serializer}, crypt on, key B", dict(crypt, session_aes_secret=key_b)),
             rework_with=dict(crypt, session_aes_secret=[key_a, key_b]),
         )
+        await _check_rewrites(open_store, report, serializer, key_a, key_b)
     return report
 
 
@@ -107,6 +118,8 @@ async def _check_pair(
             f"{pair}: get returned {'None' if seen is None else 'the data'} but update "
             f"{'overwrote the session' if updated else 'raised JamSessionNotFound'}",
         )
+        if getattr(store, "supports_entries", False):
+            await _check_entries(store, report, pair, token, seen=seen, reader_name=reader_name)
         if seen is None:
             report.expect(
                 not await _succeeds(store.rework(token)),
@@ -115,6 +128,79 @@ async def _check_pair(
     if seen is None:
         async with open_store(**(rework_with or writer_options)) as store:
             report.expect(written == await store.get(token), f"{pair}: the session changed or was lost")
+
+
+async def _check_entries(
+    store: Any, report: SharedStorageReport, pair: str, token: str, *, seen: object, reader_name: str
+) -> None:
+    """``load``, ``patch`` and ``rework`` with a key or data agree with what ``get`` found."""
+    entry = await store.load(token)
+    report.expect(
+        (entry is None) == (seen is None),
+        f"{pair}: get returned {'None' if seen is None else 'the data'} but load "
+        f"returned {'None' if entry is None else 'an entry'}",
+    )
+    if seen is None:
+        report.expect(
+            not await _succeeds(store.patch(token, {"patched by": reader_name})),
+            f"{pair}: get returned None but patch changed the session",
+        )
+        report.expect(
+            not await _succeeds(store.rework(token, data={"by": reader_name})),
+            f"{pair}: get returned None but rework with new data moved the session",
+        )
+        report.expect(
+            not await _succeeds(store.rework(token, session_key="mallory")),
+            f"{pair}: get returned None but rework to another key moved the session",
+        )
+    else:
+        report.expect(
+            await _succeeds(store.patch(token, {"patched by": reader_name})),
+            f"{pair}: get returned the data but patch raised JamSessionNotFound",
+        )
+
+
+async def _check_rewrites(
+    open_store: SharedStoreFactory, report: SharedStorageReport, serializer: str, key_a: str, key_b: str
+) -> None:
+    """Data rewritten under keys A and B by ``patch`` or ``rework(data=...)`` is known to be under key B."""
+    crypt = {"serializer": serializer, "is_session_crypt": True}
+    only_a, only_b = dict(crypt, session_aes_secret=key_a), dict(crypt, session_aes_secret=key_b)
+    both = dict(crypt, session_aes_secret=[key_a, key_b])
+    async with open_store(**only_a) as store:
+        if not getattr(store, "supports_entries", False):
+            return
+        token = await store.create("alice", {"by": "key A"})
+        moved = await store.create("alice", {"by": "key A"})
+    # A patch keeps the token (under key A) and writes the data under key B.
+    report.pairs += 1
+    pair = f"{serializer}, written under key A, patched under keys A and B, read under key A"
+    patched = {"by": "key A", "patched": True}
+    async with open_store(**both) as store:
+        await store.patch(token, {"patched": True})
+    async with open_store(**only_a) as store:
+        seen = await store.get(token)
+        report.expect(seen is None, f"{pair}: get read data under a key it does not hold")
+        report.expect(
+            not await _succeeds(store.update(token, {"by": "key A again"})),
+            f"{pair}: get returned None but update overwrote the session",
+        )
+        report.expect(
+            not await _succeeds(store.patch(token, {"by": "key A again"})),
+            f"{pair}: get returned None but patch changed the session",
+        )
+    async with open_store(**both) as store:
+        report.expect(patched == await store.get(token), f"{pair}: the session changed or was lost")
+    # A rework with new data makes a token and data under key B.
+    report.pairs += 1
+    pair = f"{serializer}, written under key A, reworked with data under keys A and B, read under key B"
+    async with open_store(**both) as store:
+        moved = await store.rework(moved, data={"by": "keys A and B"})
+    async with open_store(**only_b) as store:
+        report.expect(
+            {"by": "keys A and B"} == await store.get(moved),
+            f"{pair}: get found nothing, although the data is under key B",
+        )
 
 
 async def _succeeds(call: Awaitable[Any]) -> bool:
