@@ -29,8 +29,7 @@ class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
 
     ``create``, ``get``, ``update``, ``rework``, ``delete``, ``load`` and
-    ``patch`` are O(1);
-    ``clear`` and ``list_sessions`` are O(sessions of that key), done
+    ``patch`` are O(1); ``clear`` and ``list_sessions`` are O(sessions of that key), done
     :attr:`key_slice_size` records at a time with the event loop free in
     between; a ``purge_expired`` batch stops after its limit of expired
     records, which sit at the front. Records are kept in the order their

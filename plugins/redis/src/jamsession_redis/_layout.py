@@ -7,7 +7,8 @@ and the next ``}``: the *tag*. Under a prefix ``P`` (``"jamsession:"`` by
 default, which may hold neither brace)::
 
     P{T}s:<raw id>   hash   d: data, k: session key, c: created, e: expires ("" = never),
-                            i: the session key's digest
+                            i: the session key's digest, f: the data's format (see
+                            ``RecordSessionModule.data_format``; "" or absent: unknown)
     P{T}k:<digest>   zset   the raw IDs of one session key, scored by their expiry in ms
 
 ``digest`` is the first 128 bits of SHA-256 of the session key (UTF-8), in

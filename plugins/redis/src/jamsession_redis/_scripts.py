@@ -44,6 +44,14 @@ local function live(expires)
 end
 """
 
+# May this store read data in the format ``format`` (false: stored before formats were)?
+# ``formats`` holds the formats it reads, each between newlines.
+_READABLE = """
+local function readable(format, formats)
+  return not format or format == '' or string.find(formats, '\\n' .. format .. '\\n', 1, true) ~= nil
+end
+"""
+
 # Moves a session's expiry to ARGV[2] (seconds) / ARGV[3] (ms), its index entry with it.
 _EXTEND = """
 local function extend(session, index, raw_id)
@@ -54,7 +62,8 @@ local function extend(session, index, raw_id)
 end
 """
 
-#: KEYS: session, index. ARGV: session key, data, created, expires ('' = never), its ms, raw id, digest.
+#: KEYS: session, index. ARGV: session key, data, created, expires ('' = never), its ms, raw id, digest,
+#: data format.
 #: Returns 1, or -1 when the raw ID is in use by another session.
 INSERT: Final = Script(
     "insert",
@@ -72,7 +81,9 @@ local server_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
 -- Forget the IDs whose hash Redis has already expired: keeps the index small.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. server_ms)
 local fresh = redis.call('EXISTS', KEYS[2]) == 0
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'k', ARGV[1], 'c', ARGV[3], 'e', ARGV[4], 'i', ARGV[7])
+redis.call(
+  'HSET', KEYS[1], 'd', ARGV[2], 'k', ARGV[1], 'c', ARGV[3], 'e', ARGV[4], 'i', ARGV[7], 'f', ARGV[8]
+)
 if ARGV[4] == '' then
   redis.call('ZADD', KEYS[2], '+inf', ARGV[6])
   redis.call('PERSIST', KEYS[2])
@@ -90,14 +101,16 @@ return 1
 """,
 )
 
-#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix. Returns the data or nil.
+#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, readable formats.
+#: Returns the data or nil.
 FETCH: Final = Script(
     "fetch",
     _LIVE
+    + _READABLE
     + _EXTEND
     + """
-local found = redis.call('HMGET', KEYS[1], 'd', 'e', 'i')
-if not found[1] or not live(found[2]) then
+local found = redis.call('HMGET', KEYS[1], 'd', 'e', 'i', 'f')
+if not found[1] or not live(found[2]) or not readable(found[4], ARGV[6]) then
   return false
 end
 if ARGV[2] ~= '' then
@@ -107,40 +120,43 @@ return found[1]
 """,
 )
 
-#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix.
-#: Returns data, session key, created, expires (as stored once done), or nil.
+#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, readable formats.
+#: Returns data, session key, created, expires (as stored once done), data format, or nil.
 FETCH_FULL: Final = Script(
     "fetch_full",
     _LIVE
+    + _READABLE
     + _EXTEND
     + """
-local found = redis.call('HMGET', KEYS[1], 'd', 'k', 'c', 'e', 'i')
-if not found[1] or not live(found[4]) then
+local found = redis.call('HMGET', KEYS[1], 'd', 'k', 'c', 'e', 'i', 'f')
+if not found[1] or not live(found[4]) or not readable(found[6], ARGV[6]) then
   return false
 end
 if ARGV[2] ~= '' then
   extend(KEYS[1], ARGV[5] .. found[5], ARGV[4])
   found[4] = ARGV[2]
 end
-return {found[1], found[2], found[3], found[4]}
+return {found[1], found[2], found[3], found[4], found[6] or ''}
 """,
 )
 
-#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, expected, data.
+#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, expected, data,
+#: readable formats, data format.
 #: Returns 1 (swapped), 0 (live, other bytes) or -1 (no live session).
 SWAP: Final = Script(
     "swap",
     _LIVE
+    + _READABLE
     + _EXTEND
     + """
-local found = redis.call('HMGET', KEYS[1], 'd', 'e', 'i')
-if not found[1] or not live(found[2]) then
+local found = redis.call('HMGET', KEYS[1], 'd', 'e', 'i', 'f')
+if not found[1] or not live(found[2]) or not readable(found[4], ARGV[8]) then
   return -1
 end
 if found[1] ~= ARGV[6] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'd', ARGV[7])
+redis.call('HSET', KEYS[1], 'd', ARGV[7], 'f', ARGV[9])
 if ARGV[2] ~= '' then
   extend(KEYS[1], ARGV[5] .. found[3], ARGV[4])
 end
@@ -148,18 +164,20 @@ return 1
 """,
 )
 
-#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, data. Returns 1 or 0.
+#: KEYS: session. ARGV: now, new expiry ('' keeps it), its ms, raw id, index prefix, data,
+#: readable formats, data format. Returns 1 or 0.
 REPLACE: Final = Script(
     "replace",
     _LIVE
+    + _READABLE
     + _EXTEND
     + """
-local found = redis.call('HMGET', KEYS[1], 'e', 'i')
-if not found[2] or not live(found[1]) then
+local found = redis.call('HMGET', KEYS[1], 'e', 'i', 'f')
+if not found[2] or not live(found[1]) or not readable(found[3], ARGV[7]) then
   return 0
 end
 -- HSET keeps the key's TTL.
-redis.call('HSET', KEYS[1], 'd', ARGV[6])
+redis.call('HSET', KEYS[1], 'd', ARGV[6], 'f', ARGV[8])
 if ARGV[2] ~= '' then
   extend(KEYS[1], ARGV[5] .. found[2], ARGV[4])
 end
@@ -167,18 +185,19 @@ return 1
 """,
 )
 
-#: KEYS: old session, new session. ARGV: now, old raw id, new raw id, index prefix, and the new
-#: data if it changes too. Returns 1 or 0.
+#: KEYS: old session, new session. ARGV: now, old raw id, new raw id, index prefix, readable
+#: formats, data format, and the new data if it changes too. Returns 1 or 0.
 MOVE: Final = Script(
     "move",
     _LIVE
+    + _READABLE
     + """
-local found = redis.call('HMGET', KEYS[1], 'e', 'i')
+local found = redis.call('HMGET', KEYS[1], 'e', 'i', 'f')
 if not found[2] then
   -- The new ID is fresh: if its hash exists, this is a resent move whose first send went through.
   return redis.call('EXISTS', KEYS[2])
 end
-if not live(found[1]) then
+if not live(found[1]) or not readable(found[3], ARGV[5]) then
   return 0
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -186,8 +205,8 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 -- RENAME carries the TTL over: the absolute expiry is kept.
 redis.call('RENAME', KEYS[1], KEYS[2])
-if ARGV[5] then
-  redis.call('HSET', KEYS[2], 'd', ARGV[5])
+if ARGV[7] then
+  redis.call('HSET', KEYS[2], 'd', ARGV[7], 'f', ARGV[6])
 end
 local index = ARGV[4] .. found[2]
 local expire_at = redis.call('PEXPIRETIME', KEYS[2])
@@ -224,15 +243,17 @@ return 1
 """,
 )
 
-#: KEYS: index. ARGV: now, session prefix. Returns raw id, data, created, expires of each live session.
+#: KEYS: index. ARGV: now, session prefix, readable formats. Returns raw id, data, created, expires
+#: of each live session this store can read.
 LIST: Final = Script(
     "list",
     _LIVE
+    + _READABLE
     + """
 local out = {}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local found = redis.call('HMGET', ARGV[2] .. member, 'd', 'c', 'e')
-  if found[1] and live(found[3]) then
+  local found = redis.call('HMGET', ARGV[2] .. member, 'd', 'c', 'e', 'f')
+  if found[1] and live(found[3]) and readable(found[4], ARGV[3]) then
     table.insert(out, member)
     table.insert(out, found[1])
     table.insert(out, found[2])
@@ -244,17 +265,19 @@ return out
 )
 
 #: KEYS: old session, new session, new index. ARGV: now, old raw id, new raw id, old index prefix,
-#: new session key, its digest, and the new data if it changes too. Returns 1 or 0.
+#: new session key, its digest, readable formats, data format, and the new data if it changes too.
+#: Returns 1 or 0.
 #: On one server, or where both tags share a slot: the whole move to another key in one step.
 MOVE_TO_KEY: Final = Script(
     "move_to_key",
     _LIVE
+    + _READABLE
     + """
-local found = redis.call('HMGET', KEYS[1], 'e', 'i')
+local found = redis.call('HMGET', KEYS[1], 'e', 'i', 'f')
 if not found[2] then
   return redis.call('EXISTS', KEYS[2])
 end
-if not live(found[1]) then
+if not live(found[1]) or not readable(found[3], ARGV[7]) then
   return 0
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -262,8 +285,8 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[2], 'k', ARGV[5], 'i', ARGV[6])
-if ARGV[7] then
-  redis.call('HSET', KEYS[2], 'd', ARGV[7])
+if ARGV[9] then
+  redis.call('HSET', KEYS[2], 'd', ARGV[9], 'f', ARGV[8])
 end
 redis.call('ZREM', ARGV[4] .. found[2], ARGV[2])
 local expire_at = redis.call('PEXPIRETIME', KEYS[2])
@@ -283,18 +306,20 @@ return 1
 """,
 )
 
-#: KEYS: session. ARGV: now, raw id, index prefix. Removes a live session and returns its data,
-#: created and expires, or nil: the first half of a move to a key in another slot of a cluster.
+#: KEYS: session. ARGV: now, raw id, index prefix, readable formats. Removes a live session this
+#: store can read and returns its data, created, expires and data format, or nil: the first half of
+#: a move to a key in another slot of a cluster.
 TAKE: Final = Script(
     "take",
     _LIVE
+    + _READABLE
     + """
-local found = redis.call('HMGET', KEYS[1], 'd', 'c', 'e', 'i')
-if not found[1] or not live(found[3]) then
+local found = redis.call('HMGET', KEYS[1], 'd', 'c', 'e', 'i', 'f')
+if not found[1] or not live(found[3]) or not readable(found[5], ARGV[4]) then
   return false
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', ARGV[3] .. found[4], ARGV[2])
-return {found[1], found[2], found[3]}
+return {found[1], found[2], found[3], found[5] or ''}
 """,
 )

@@ -43,10 +43,16 @@ class RedisSessions(RecordSessionModule):
     Every storage primitive is one round trip, atomic on the server: a Lua
     script, or a lone ``HMGET`` for a read that changes nothing. ``update``
     never brings back a session deleted or expired meanwhile, and of
-    concurrent ``rework`` calls on one ID exactly one wins.
+    concurrent ``rework`` calls on one ID exactly one wins. Each session
+    holds the format of its data (serializer, and key ID with crypt on), and
+    every script checks it in the same step: a store sharing the server with
+    another serializer or key neither reads nor overwrites what it cannot
+    decode.
     One session key's sessions share a hash slot, so on Redis Cluster too
     ``clear``, ``list_sessions`` and ``rework`` are each one script on one
-    node. Raw IDs are the ``id_factory``'s IDs with that slot's tag appended
+    node: the server does a key's whole work in one step, and the store
+    turns a long listing into records a slice at a time, letting other
+    tasks run in between. Raw IDs are the ``id_factory``'s IDs with that slot's tag appended
     (a one-way digest of the session key, see :mod:`jamsession_redis._layout`).
 
     Args:
@@ -91,6 +97,9 @@ class RedisSessions(RecordSessionModule):
     # Redis deletes expired keys itself: there is never anything to purge.
     supports_purge = False
     supports_entries = True
+    # Each session's hash holds the format of its data (field ``f``), which every
+    # script that reads or writes the data checks in the same step.
+    checks_data_format = True
 
     def __init__(
         self,
@@ -138,6 +147,9 @@ class RedisSessions(RecordSessionModule):
         self._gate = None if connection.concurrency is None else asyncio.Semaphore(connection.concurrency)
         self._layout = _layout.Layout(prefix)
         self._closed = False
+        # The formats this store reads, as the scripts take them: each between newlines.
+        self._readable = ("\n" + "\n".join(sorted(self.readable_formats)) + "\n").encode()
+        self._format = self.data_format.encode()
 
     # -- raw IDs that carry their slot's tag ------------------------------------------
 
@@ -207,6 +219,7 @@ class RedisSessions(RecordSessionModule):
                 *_expiry_args(record.expires_at),
                 record.raw_id,
                 key_digest,
+                record.data_format or "",
             ),
         )
         if inserted == -1:
@@ -220,12 +233,14 @@ class RedisSessions(RecordSessionModule):
         session = self._layout.session(raw_id, tag)
         if extend_to is None:
             # A read that changes nothing needs no script: one HMGET, the expiry checked here.
-            blob, expires_at = await self._run(_READ, (session,), (b"d", b"e"))
-            return None if blob is None or not _live(expires_at, now) else bytes(blob)
+            blob, expires_at, data_format = await self._run(_READ, (session,), (b"d", b"e", b"f"))
+            if blob is None or not _live(expires_at, now) or not self._can_read(data_format):
+                return None
+            return bytes(blob)
         found = await self._run(
             _scripts.FETCH,
             (session,),
-            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag)),
+            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag), self._readable),
         )
         return None if found is None else bytes(found)
 
@@ -239,17 +254,18 @@ class RedisSessions(RecordSessionModule):
         found = await self._run(
             _scripts.FETCH_FULL,
             (self._layout.session(raw_id, tag),),
-            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag)),
+            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag), self._readable),
         )
         if found is None:
             return None
-        blob, session_key, created_at, expires_at = found
+        blob, session_key, created_at, expires_at, data_format = found
         return StoredSession(
             raw_id,
             bytes(session_key).decode("utf-8", "surrogatepass"),
             bytes(blob),
             float(created_at),
             float(expires_at) if expires_at else None,
+            _format_of(data_format),
         )
 
     async def swap_record(
@@ -262,7 +278,16 @@ class RedisSessions(RecordSessionModule):
         swapped = await self._run(
             _scripts.SWAP,
             (self._layout.session(raw_id, tag),),
-            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag), expected, blob),
+            (
+                repr(now),
+                *_expiry_args(extend_to),
+                raw_id,
+                self._layout.indexes(tag),
+                expected,
+                blob,
+                self._readable,
+                self._format,
+            ),
         )
         return None if swapped < 0 else bool(swapped)
 
@@ -274,7 +299,15 @@ class RedisSessions(RecordSessionModule):
         replaced = await self._run(
             _scripts.REPLACE,
             (self._layout.session(raw_id, tag),),
-            (repr(now), *_expiry_args(extend_to), raw_id, self._layout.indexes(tag), blob),
+            (
+                repr(now),
+                *_expiry_args(extend_to),
+                raw_id,
+                self._layout.indexes(tag),
+                blob,
+                self._readable,
+                self._format,
+            ),
         )
         return bool(replaced)
 
@@ -304,7 +337,15 @@ class RedisSessions(RecordSessionModule):
             moved = await self._run(
                 _scripts.MOVE,
                 (self._layout.session(raw_id, tag), self._layout.session(new_raw_id, tag)),
-                (repr(now), raw_id, new_raw_id, self._layout.indexes(tag), *extra),
+                (
+                    repr(now),
+                    raw_id,
+                    new_raw_id,
+                    self._layout.indexes(tag),
+                    self._readable,
+                    self._format,
+                    *extra,
+                ),
             )
             return _moved(moved)
         key_digest = _layout.digest(session_key)
@@ -328,6 +369,8 @@ class RedisSessions(RecordSessionModule):
                 self._layout.indexes(tag),
                 session_key.encode("utf-8", "surrogatepass"),
                 key_digest,
+                self._readable,
+                self._format,
                 *extra,
             ),
         )
@@ -355,11 +398,11 @@ class RedisSessions(RecordSessionModule):
         taken = await self._run(
             _scripts.TAKE,
             (self._layout.session(raw_id, tag),),
-            (repr(now), raw_id, self._layout.indexes(tag)),
+            (repr(now), raw_id, self._layout.indexes(tag), self._readable),
         )
         if taken is None:
             return False
-        old_blob, created_at, expires_at = taken
+        old_blob, created_at, expires_at, data_format = taken
         await self.insert_record(
             StoredSession(
                 new_raw_id,
@@ -367,6 +410,7 @@ class RedisSessions(RecordSessionModule):
                 bytes(old_blob) if blob is None else blob,
                 float(created_at),
                 float(expires_at) if expires_at else None,
+                _format_of(data_format) if blob is None else self.data_format,
             )
         )
         return True
@@ -390,10 +434,15 @@ class RedisSessions(RecordSessionModule):
         key_digest = _layout.digest(session_key)
         tag = key_digest[: _layout.TAG_LENGTH]
         flat = await self._run(
-            _scripts.LIST, (self._layout.index(key_digest),), (repr(now), self._layout.sessions(tag))
+            _scripts.LIST,
+            (self._layout.index(key_digest),),
+            (repr(now), self._layout.sessions(tag), self._readable),
         )
         records = []
         for position in range(0, len(flat), 4):
+            if position and not position % _LIST_SLICE:
+                # One key may hold any number of sessions: other tasks run between slices.
+                await asyncio.sleep(0)
             raw_id, blob, created_at, expires_at = flat[position : position + 4]
             records.append(
                 StoredSession(
@@ -417,6 +466,10 @@ class RedisSessions(RecordSessionModule):
             await self._client.aclose()
             for helper in self._helpers:
                 await helper.aclose()
+
+    def _can_read(self, data_format: bytes | None) -> bool:
+        """Whether data in ``data_format`` is this store's to read (none: stored before formats were)."""
+        return not data_format or data_format.decode("ascii", "replace") in self.readable_formats
 
     # -- running a script -------------------------------------------------------------
 
@@ -450,6 +503,15 @@ class RedisSessions(RecordSessionModule):
 
 #: Not a script: a plain ``HMGET`` of one session's fields, run and guarded like the scripts.
 _READ = _scripts.Script("fetch", "HMGET")
+
+
+#: Flat reply items (four per session) ``list_key_records`` turns into records between two yields.
+_LIST_SLICE = 4 * 1000
+
+
+def _format_of(stored: bytes) -> str | None:
+    """A data format as a script returns it; empty: the session was stored before formats were."""
+    return stored.decode("ascii", "replace") if stored else None
 
 
 def _live(expires_at: bytes | None, now: float) -> bool:
