@@ -1,8 +1,8 @@
 """Where sessions live in Redis: key names, hash tags, and raw IDs that carry their tag.
 
 Every key of one session key's sessions shares one Redis Cluster hash slot,
-so that ``clear``, ``list_sessions`` and ``rework`` are each one script on
-one node. Redis picks a key's slot from the text between its first ``{``
+so that ``rework`` is one script on one node, and ``clear`` and
+``list_sessions`` a script per page on one node. Redis picks a key's slot from the text between its first ``{``
 and the next ``}``: the *tag*. Under a prefix ``P`` (``"jamsession:"`` by
 default, which may hold neither brace)::
 

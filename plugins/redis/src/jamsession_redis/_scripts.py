@@ -231,27 +231,35 @@ return 1
 """,
 )
 
-#: KEYS: index. ARGV: session prefix.
+#: KEYS: index. ARGV: session prefix, page size. Removes the first page of a key's sessions and
+#: their index entries (the index goes with its last entry); returns how many were removed.
 REMOVE_KEY: Final = Script(
     "remove_key",
     """
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+for _, member in ipairs(members) do
   redis.call('DEL', ARGV[1] .. member)
 end
-redis.call('DEL', KEYS[1])
-return 1
+if #members > 0 then
+  redis.call('ZREM', KEYS[1], unpack(members))
+end
+return #members
 """,
 )
 
-#: KEYS: index. ARGV: now, session prefix, readable formats. Returns raw id, data, created, expires
-#: of each live session this store can read.
+#: KEYS: index. ARGV: now, session prefix, readable formats, ZSCAN cursor, page size. Returns the next
+#: cursor ("0": done), then raw id, data, created, expires of each live session of the page that
+#: this store can read. A session in the index from the first page to the last is in one of them.
 LIST: Final = Script(
     "list",
     _LIVE
     + _READABLE
     + """
-local out = {}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+local scan = redis.call('ZSCAN', KEYS[1], ARGV[4], 'COUNT', ARGV[5])
+local out = {scan[1]}
+local page = scan[2]
+for position = 1, #page, 2 do
+  local member = page[position]
   local found = redis.call('HMGET', ARGV[2] .. member, 'd', 'c', 'e', 'f')
   if found[1] and live(found[3]) and readable(found[4], ARGV[3]) then
     table.insert(out, member)

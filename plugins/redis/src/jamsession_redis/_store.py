@@ -7,7 +7,7 @@ import contextvars
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import redis.asyncio as redis
 from redis.crc import key_slot
@@ -49,11 +49,12 @@ class RedisSessions(RecordSessionModule):
     another serializer or key neither reads nor overwrites what it cannot
     decode.
     One session key's sessions share a hash slot, so on Redis Cluster too
-    ``clear``, ``list_sessions`` and ``rework`` are each one script on one
-    node: the server does a key's whole work in one step, and the store
-    turns a long listing into records a slice at a time, letting other
-    tasks run in between. Raw IDs are the ``id_factory``'s IDs with that slot's tag appended
-    (a one-way digest of the session key, see :mod:`jamsession_redis._layout`).
+    ``rework`` is one script on one node, and ``clear`` and
+    ``list_sessions`` run there in pages of :attr:`key_slice_size` sessions,
+    a script each: however many sessions a key has, neither the server nor
+    the event loop is held for all of them at once. Raw IDs are the
+    ``id_factory``'s IDs with that slot's tag appended (a one-way digest of
+    the session key, see :mod:`jamsession_redis._layout`).
 
     Args:
         url: ``redis://host:port/db``, ``rediss://`` (TLS), ``unix:///path``,
@@ -100,6 +101,8 @@ class RedisSessions(RecordSessionModule):
     # Each session's hash holds the format of its data (field ``f``), which every
     # script that reads or writes the data checks in the same step.
     checks_data_format = True
+    #: How many sessions one script of ``clear`` or ``list_sessions`` handles at most.
+    key_slice_size: ClassVar[int] = 500
 
     def __init__(
         self,
@@ -424,36 +427,43 @@ class RedisSessions(RecordSessionModule):
             )
 
     async def remove_key_records(self, session_key: str) -> None:
-        """Remove every session of ``session_key``: one script on the node of its slot."""
+        """Remove every session of ``session_key``: a script per page, on the node of its slot.
+
+        Every session the key has when it starts is gone when it returns.
+        """
         key_digest = _layout.digest(session_key)
         tag = key_digest[: _layout.TAG_LENGTH]
-        await self._run(_scripts.REMOVE_KEY, (self._layout.index(key_digest),), (self._layout.sessions(tag),))
+        index, sessions = self._layout.index(key_digest), self._layout.sessions(tag)
+        page = self.key_slice_size
+        # A page per script: one script over every session of a large key would hold the server.
+        while await self._run(_scripts.REMOVE_KEY, (index,), (sessions, page)) == page:
+            pass
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        """The live sessions of ``session_key``: one script on the node of its slot."""
+        """The live sessions of ``session_key``: a script per page, on the node of its slot."""
         key_digest = _layout.digest(session_key)
         tag = key_digest[: _layout.TAG_LENGTH]
-        flat = await self._run(
-            _scripts.LIST,
-            (self._layout.index(key_digest),),
-            (repr(now), self._layout.sessions(tag), self._readable),
-        )
-        records = []
-        for position in range(0, len(flat), 4):
-            if position and not position % _LIST_SLICE:
-                # One key may hold any number of sessions: other tasks run between slices.
-                await asyncio.sleep(0)
-            raw_id, blob, created_at, expires_at = flat[position : position + 4]
-            records.append(
-                StoredSession(
+        index, sessions = self._layout.index(key_digest), self._layout.sessions(tag)
+        # A ZSCAN may give a session twice; keyed by raw ID, it is listed once.
+        records: dict[str, StoredSession] = {}
+        cursor = b"0"
+        while True:
+            # A page per script: one script over every session of a large key would hold the
+            # server, and its reply the event loop while it is parsed.
+            cursor, *flat = await self._run(
+                _scripts.LIST, (index,), (repr(now), sessions, self._readable, cursor, self.key_slice_size)
+            )
+            for position in range(0, len(flat), 4):
+                raw_id, blob, created_at, expires_at = flat[position : position + 4]
+                records[raw_id.decode("ascii")] = StoredSession(
                     raw_id.decode("ascii"),
                     session_key,
                     bytes(blob),
                     float(created_at),
                     float(expires_at) if expires_at else None,
                 )
-            )
-        return records
+            if cursor == b"0":
+                return list(records.values())
 
     async def purge_records(self, now: float, limit: int) -> int:
         """Nothing to do: Redis deletes each session at its expiry by itself. Returns 0."""
@@ -503,10 +513,6 @@ class RedisSessions(RecordSessionModule):
 
 #: Not a script: a plain ``HMGET`` of one session's fields, run and guarded like the scripts.
 _READ = _scripts.Script("fetch", "HMGET")
-
-
-#: Flat reply items (four per session) ``list_key_records`` turns into records between two yields.
-_LIST_SLICE = 4 * 1000
 
 
 def _format_of(stored: bytes) -> str | None:
