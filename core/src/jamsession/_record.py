@@ -189,13 +189,18 @@ class RecordSessionModule(BaseAsyncSessionModule):
     #: .. versionadded:: 0.2
     supports_entries: ClassVar[bool] = False
 
-    #: The backend's ``fetch_record``, ``replace_record``, ``move_record`` and
-    #: ``list_key_records`` treat a record whose ``data_format`` is set and not in
-    #: :attr:`readable_formats` as absent, in the same atomic step. When
-    #: ``False``, ``update`` and ``rework`` first read the record and check that
-    #: it decodes: one more read each, for the same contract (a store sharing
-    #: its storage with another serializer or key never overwrites a session it
-    #: cannot read).
+    #: The backend stores each record's :attr:`StoredSession.data_format`, and
+    #: its ``fetch_record``, ``fetch_full_record``, ``replace_record``,
+    #: ``swap_record``, ``move_record`` and ``list_key_records`` treat a record
+    #: whose ``data_format`` is set and not in :attr:`readable_formats` as
+    #: absent, in the same atomic step. ``insert_record`` stores the record's
+    #: format; ``replace_record``, ``swap_record`` and ``move_record`` with a
+    #: ``blob`` store :attr:`data_format` with the new bytes, and a move
+    #: without one keeps the record's. When ``False``, ``update`` and
+    #: ``rework`` first read the record and check that it decodes: one more
+    #: read each, for the same contract (a store sharing its storage with
+    #: another serializer or key never overwrites a session it cannot read);
+    #: ``load`` and ``patch`` decode what they read before they write.
     checks_data_format: ClassVar[bool] = False
 
     #: How many expired records one purge batch removes at most.
