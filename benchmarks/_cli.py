@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks import memory_per_session
 
         sessions = memory_per_session.SESSIONS[args.size]
-        print(memory_per_session.write(memory_per_session.measure_all(sessions, args.backends), args.output))
+        # Redis too, beside the backends chosen, when its section runs (it needs a redis-server).
+        backends = [*args.backends, *(["redis"] if "redis" in args.sections else [])]
+        print(memory_per_session.write(memory_per_session.measure_all(sessions, backends), args.output))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     if "redis" in args.sections:
         if shutil.which("redis-server") is None:

@@ -11,7 +11,9 @@ it:
   store closed;
 - mongodb: the bytes of documents and indexes per session, as the server's
   ``collStats`` counts them (``size`` + ``totalIndexSize``), the server running in
-  a process of its own.
+  a process of its own;
+- redis: the server's ``used_memory`` added per session (hashes, index entries,
+  expiries), a ``redis-server`` from the PATH running in a process of its own.
 
 It also reports the stored data's own size (serialized, and encrypted with crypt
 on), so the overhead of each backend shows. Results go to ``memory.json`` and
@@ -28,6 +30,7 @@ import gc
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +42,7 @@ from typing import Any
 from benchmarks._mongo_server import mongo_server
 from benchmarks._payloads import PAYLOADS
 
-BACKENDS = ("memory", "sqlite", "mongodb")
+BACKENDS = ("memory", "sqlite", "mongodb", "redis")
 SERIALIZERS = ("json", "cbor")
 #: Sessions per setting, by the size of the run.
 SESSIONS = {"full": 20_000, "quick": 5_000, "smoke": 500}
@@ -68,6 +71,8 @@ async def _measure_one(
         options["path"] = Path(where) / f"{uuid.uuid4().hex}.db"
     elif backend == "mongodb":
         options.update(url=where, database="jamsession_bench_memory", collection=f"s_{uuid.uuid4().hex}")
+    elif backend == "redis":
+        options.update(url=where, prefix=f"bench-{uuid.uuid4().hex}:")
     elif backend == "memory":
         options["max_sessions"] = None
     data = PAYLOADS["typical"]
@@ -85,10 +90,15 @@ async def _measure_one(
         await store.delete(await store.create("warm-up", data))
         gc.collect()
         before = _resident()
+        server_before = (await store._client.info("memory"))["used_memory"] if backend == "redis" else 0
         for n in range(sessions):
             await store.create(f"user-{n % 100}", data)
         gc.collect()
         result["resident_bytes_per_session"] = round((_resident() - before) / sessions)
+        if backend == "redis":
+            server_after = (await store._client.info("memory"))["used_memory"]
+            result["stored_bytes_per_session"] = round((server_after - server_before) / sessions)
+            await store._client.flushdb()
         if backend == "mongodb":
             stats = await store.collection.database.command("collStats", store.collection.name)
             result["stored_bytes_per_session"] = round((stats["size"] + stats["totalIndexSize"]) / sessions)
@@ -129,16 +139,29 @@ def _mongodb(workdir: Path, skipped: list[str]) -> Iterator[str | None]:
             yield url
 
 
+@contextlib.contextmanager
+def _redis(skipped: list[str]) -> Iterator[str | None]:
+    if shutil.which("redis-server") is None or importlib.util.find_spec("jamsession_redis") is None:
+        skipped.append("redis: no redis-server on the PATH or no jamsession-redis")
+        yield None
+    else:
+        from benchmarks.redis_ratios import redis_server
+
+        with redis_server() as url:
+            yield url
+
+
 def measure_all(sessions: int, backends: Sequence[str] = BACKENDS) -> dict[str, Any]:
     """Every backend, serializer and crypt setting, each in a fresh process."""
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     with tempfile.TemporaryDirectory(prefix="jamsession-bench-memory-") as workdir:
         mongodb = _mongodb(Path(workdir), skipped) if "mongodb" in backends else contextlib.nullcontext(None)
-        with mongodb as url:
+        redis = _redis(skipped) if "redis" in backends else contextlib.nullcontext(None)
+        with mongodb as url, redis as redis_url:
             for backend in backends:
-                where = {"sqlite": workdir, "mongodb": url}.get(backend) or ""
-                if backend == "mongodb" and url is None:
+                where = {"sqlite": workdir, "mongodb": url, "redis": redis_url}.get(backend) or ""
+                if backend in {"mongodb", "redis"} and not where:
                     continue
                 for serializer in SERIALIZERS:
                     for crypt in (False, True):
@@ -154,7 +177,7 @@ def render(results: dict[str, Any]) -> str:
         "| process resident memory per session (bytes) |",
         "|---|---|---|---|---|---|",
     ]
-    where = {"memory": "resident", "sqlite": "file", "mongodb": "collStats"}
+    where = {"memory": "resident", "sqlite": "file", "mongodb": "collStats", "redis": "used_memory"}
     for row in results["rows"]:
         lines.append(
             f"| {row['backend']} | {row['serializer']} | {'on' if row['crypt'] else 'off'} "

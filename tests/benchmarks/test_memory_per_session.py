@@ -1,9 +1,12 @@
 """`python -m benchmarks.memory_per_session`: one row per backend, serializer and crypt setting."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,3 +37,23 @@ def test_each_setting_reports_its_bytes_per_session(tmp_path: Path) -> None:
     assert "old" not in text
     assert text.startswith("before\n<!-- memory:start -->\n200 sessions")
     assert text.endswith("<!-- memory:end -->\nafter\n")
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_redis_reports_the_servers_bytes_per_session(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "benchmarks.memory_per_session", "--sessions", "200"),
+            *("--backends", "redis", "--output", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    results = json.loads((tmp_path / "memory.json").read_text())
+    assert [("redis", serializer, crypt) for serializer in ("json", "cbor") for crypt in (False, True)] == [
+        (row["backend"], row["serializer"], row["crypt"]) for row in results["rows"]
+    ]
+    # The server holds at least the stored data of each session.
+    assert all(row["stored_bytes_per_session"] >= row["stored_data_bytes"] for row in results["rows"])
