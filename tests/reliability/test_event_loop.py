@@ -112,6 +112,26 @@ async def test_memory_list_sessions_of_one_key_yields_as_it_goes(memory: MemoryS
     assert _largest_step(samples) <= SLICE
 
 
+async def test_memory_revoke_among_one_keys_sessions_yields_as_it_goes(
+    memory: MemorySessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jamsession._record
+
+    named = 0
+    handle_of = jamsession._record.session_handle
+
+    def counting_handle(raw_id: str) -> str:
+        nonlocal named
+        named += 1
+        return handle_of(raw_id)
+
+    monkeypatch.setattr(jamsession._record, "session_handle", counting_handle)
+    # A handle no session has: every session of the key is looked at.
+    samples = await _progress_between_turns(lambda: named, memory.revoke("alice", "0" * 16))
+    assert (0, SESSIONS) == (samples[0], samples[-1])
+    assert _largest_step(samples) <= SLICE
+
+
 async def test_memory_purge_of_one_key_yields_as_it_goes(memory: MemorySessions) -> None:
     assert isinstance(memory.clock, FakeClock)
     memory.clock.advance(61)

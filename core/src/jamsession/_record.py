@@ -678,7 +678,10 @@ class RecordSessionModule(BaseAsyncSessionModule):
         """
         _check_session_key(session_key)
         # Anything that is not a handle, a token or an int say, equals none.
-        for record in await self.list_key_records(session_key, self.clock()):
+        for index, record in enumerate(await self.list_key_records(session_key, self.clock())):
+            if index % LIST_SLICE == LIST_SLICE - 1:
+                # One key may hold any number of sessions: other tasks run between slices.
+                await asyncio.sleep(0)
             if session_handle(record.raw_id) == handle:
                 await self.remove_record(record.raw_id)
                 return True
