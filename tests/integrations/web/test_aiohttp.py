@@ -179,3 +179,28 @@ def test_get_session_without_setup_names_the_fix(run: Any) -> None:
     [error] = errors
     assert "admin" == error.name  # type: ignore[attr-defined]
     assert "jamsession_web.aiohttp.setup(app, SessionConfig(store, name='admin'))" in str(error)
+
+
+def test_a_login_before_a_failure_still_hands_out_its_token(store: Any, run: Any) -> None:
+    async def seed(request: web.Request) -> web.StreamResponse:
+        (await get_session(request))["a"] = "1"
+        return web.Response(text="ok")
+
+    async def login_then_fail(request: web.Request) -> web.StreamResponse:
+        session = await get_session(request)
+        await session.login("ann")
+        session["after"] = "lost"
+        raise RuntimeError("the handler failed after logging in")
+
+    server, client = run(app_with(store, web.get("/seed", seed), web.post("/login", login_then_fail)))
+    client.get("/seed")
+    anonymous = client.jar["session"]
+    assert 500 == client.post("/login").status_code
+    # The store already moved the session: the old token is dead, the new one goes out.
+    assert anonymous != client.jar["session"]
+    assert None is server.call(store.get(anonymous))
+    stored = server.call(store.get(client.jar["session"]))
+    assert ["_jamsession.csrf", "_jamsession.device"] == sorted(
+        stored
+    )  # nothing of the app's: "after" is lost
+    assert 1 == len(server.call(store.list_sessions("ann")))
