@@ -2,9 +2,10 @@
 
 Every key of one session key's sessions shares one Redis Cluster hash slot,
 so that ``rework`` is one script on one node, and ``clear`` and
-``list_sessions`` a script per page on one node. Redis picks a key's slot from the text between its first ``{``
-and the next ``}``: the *tag*. Under a prefix ``P`` (``"jamsession:"`` by
-default, which may hold neither brace)::
+``list_sessions`` a script per page on one node. Redis picks a key's slot
+from the text between its first ``{`` and the next ``}``: the *tag*. Under
+a prefix ``P`` (``"jamsession:"`` by default, which may hold neither
+brace)::
 
     P{T}s:<raw id>   hash   d: data, k: session key, c: created, e: expires ("" = never),
                             i: the session key's digest, f: the data's format (see
