@@ -28,7 +28,7 @@ from jamsession._errors import (
 from jamsession._handles import session_handle
 from jamsession._hooks import hookimpl, register_plugin
 from jamsession._ids import default_id_factory
-from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
+from jamsession._record import RecordBatch, RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
     installed_plugins,
@@ -61,6 +61,7 @@ __all__ = [
     "PluginLoadError",
     "PluginNotFoundError",
     "PluginTypeError",
+    "RecordBatch",
     "RecordSessionModule",
     "SecretInput",
     "SerializationError",

@@ -53,6 +53,21 @@ class StoredSession:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """One batch of :meth:`RecordSessionModule.scan_records`: stored records and where to go on.
+
+    ``cursor`` is what the next call takes as ``after``; ``None`` when the
+    scan is done. It is opaque text, meaningful only to the store that made it.
+    Its repr leaves out the records (they hold IDs and data).
+
+    .. versionadded:: 0.3
+    """
+
+    records: list[StoredSession] = field(repr=False)
+    cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     """A live session, as listed by :meth:`RecordSessionModule.list_sessions`.
 
@@ -183,6 +198,19 @@ class RecordSessionModule(BaseAsyncSessionModule):
     #:
     #: .. versionadded:: 0.2
     supports_entries: ClassVar[bool] = False
+
+    #: :meth:`scan_records`: iterating every stored record in batches, what
+    #: ``jamsession migrate``, ``rekey`` and ``stats`` read a store with. A
+    #: backend that implements it declares it ``True``.
+    #:
+    #: .. versionadded:: 0.3
+    supports_scan: ClassVar[bool] = False
+
+    #: How many records one :meth:`scan_records` call returns at most, as the
+    #: operations commands ask for them.
+    #:
+    #: .. versionadded:: 0.3
+    scan_batch_size: ClassVar[int] = 1000
 
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000
@@ -435,6 +463,78 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
         .. versionadded:: 0.1
         """
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """One batch of every stored record, in an order of the backend's choosing.
+
+        Start with ``after=None`` and pass each batch's ``cursor`` as the next
+        ``after`` until it is ``None``. Each call is short and holds no lock
+        across calls (keyset pagination: the cursor names where the last batch
+        ended, not a snapshot), so other processes keep writing meanwhile. A
+        record stored for the whole scan is returned at least once; one
+        created, moved or removed during the scan may or may not be. Expired
+        records not yet removed are returned too: callers check ``expires_at``.
+
+        Args:
+            after: ``None`` to start, else the ``cursor`` of the last batch.
+            limit: How many records to return at most. A backend over a
+                server-side cursor (Redis ``SCAN``) may return a few more or
+                fewer, none at all while not done, and a record twice.
+
+        Returns:
+            The records (the backend's own: callers never change them) and the
+            cursor to go on from, ``None`` once every record was returned.
+
+        Example::
+
+            rows = await db.fetchall(
+                "SELECT rowid, id, key, blob, created, exp FROM s WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (int(after or 0), limit),
+            )
+            records = [StoredSession(*row[1:]) for row in rows]
+            return RecordBatch(records, str(rows[-1][0]) if len(rows) == limit else None)
+
+        .. versionadded:: 0.3
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement scan_records (its supports_scan is False), "
+            "so its sessions cannot be migrated, re-encrypted or counted"
+        )
+
+    async def estimate_record_count(self) -> int | None:
+        """About how many records are stored, cheaply; ``None`` when the backend cannot tell.
+
+        What a progress bar of a scan takes as its total, to show the time
+        left. Need not be exact (expired records, other data), and may cost
+        no more than one short query.
+
+        Example::
+
+            return (await db.fetchone("SELECT count(*) FROM s"))[0]
+
+        .. versionadded:: 0.3
+        """
+        return None
+
+    def adopt_raw_id(self, raw_id: str, session_key: str) -> str:
+        """The raw ID under which this store keeps a record copied from another store.
+
+        By default the same ID, so the tokens clients hold stay valid where the
+        two stores share the key ring. A backend whose raw IDs must carry
+        something of their own (Redis: the hash tag of the session key)
+        returns an ID of its form, derived from ``raw_id`` alone, so that
+        copying the same record twice gives the same ID; clients holding the
+        old token then log in again.
+
+        Example::
+
+            if raw_id.endswith(tag_of(session_key)):
+                return raw_id
+            return f"{raw_id}.{tag_of(session_key)}"
+
+        .. versionadded:: 0.3
+        """
+        return raw_id
 
     # -- the contract, written once -------------------------------------------------
 

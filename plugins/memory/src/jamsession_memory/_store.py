@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from jamsession import (
@@ -14,6 +15,7 @@ from jamsession import (
     BaseLogger,
     ConfigError,
     DuplicateSessionIdError,
+    RecordBatch,
     RecordSessionModule,
     SecretInput,
     StoredSession,
@@ -47,6 +49,7 @@ class MemorySessions(RecordSessionModule):
     """
 
     supports_entries = True
+    supports_scan = True
 
     def __init__(
         self,
@@ -266,6 +269,22 @@ class MemorySessions(RecordSessionModule):
         for slot in expired:
             self._drop_slot(slot)
         return len(expired)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The ``limit`` records with the smallest raw IDs after ``after``, in raw ID order.
+
+        Raw IDs do not change order as records move in the expiry order, so
+        the cursor is the last raw ID returned. Each batch reads every record
+        once (O(n log limit)): a store in memory holds few enough for that.
+        """
+        records: Iterable[StoredSession] = self._records.values()
+        if after is not None:
+            records = (record for record in records if record.raw_id > after)
+        batch = heapq.nsmallest(limit, records, key=lambda record: record.raw_id)
+        return RecordBatch(batch, batch[-1].raw_id if len(batch) == limit else None)
+
+    async def estimate_record_count(self) -> int:
+        return len(self._records)
 
 
 def _refuse_reused_id() -> NoReturn:

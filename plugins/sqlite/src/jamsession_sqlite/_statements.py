@@ -100,3 +100,15 @@ PURGE = Statement(
     returns=Returns.ROWCOUNT,
     inline=False,  # a batch of up to purge_batch_size rows: the event loop would wait for it
 )
+# Keyset pagination over the rowid, which a record keeps when reworked: each
+# batch is one short read of the table's own order, holding no lock after it.
+SCAN = Statement(
+    "SELECT rowid, id, session_key, data, created_at, expires_at FROM sessions"
+    " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    writes=False,
+    returns=Returns.ROWS,
+    inline=False,  # a batch of rows: the event loop would wait for it
+)
+# The table's row count (for a progress bar's total); SQLite counts over the
+# smallest index, on aiosqlite's thread.
+COUNT = Statement("SELECT count(*) FROM sessions", writes=False, returns=Returns.ROWS, inline=False)

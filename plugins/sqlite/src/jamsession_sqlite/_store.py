@@ -18,6 +18,7 @@ from jamsession import (
     BaseEncoder,
     BaseLogger,
     ConfigError,
+    RecordBatch,
     RecordSessionModule,
     SecretInput,
     StoredSession,
@@ -105,6 +106,7 @@ class SqliteSessions(RecordSessionModule):
     """
 
     supports_entries = True
+    supports_scan = True
 
     def __init__(
         self,
@@ -309,6 +311,24 @@ class SqliteSessions(RecordSessionModule):
     async def purge_records(self, now: float, limit: int) -> int:
         removed: int = await self._engine.run(statements.PURGE, now, limit)
         return removed
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The next ``limit`` rows in rowid order: one short read, the cursor the last rowid."""
+        try:
+            start = 0 if after is None else int(after)
+        except ValueError:
+            raise ValueError(f"not a cursor of this store: {after!r}") from None
+        rows = await self._engine.run(statements.SCAN, start, limit)
+        records = []
+        for index, (_, raw_id, key, blob, created_at, expires_at) in enumerate(rows):
+            if index and not index % _ROWS_PER_SLICE:
+                await asyncio.sleep(0)
+            records.append(StoredSession(raw_id, _key_text(key), blob, created_at, expires_at))
+        return RecordBatch(records, str(rows[-1][0]) if len(rows) == limit else None)
+
+    async def estimate_record_count(self) -> int:
+        rows = await self._engine.run(statements.COUNT)
+        return int(rows[0][0])
 
 
 def _key_bytes(session_key: str) -> bytes:
