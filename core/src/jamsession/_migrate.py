@@ -54,7 +54,8 @@ class MigrationReport:
     Attributes:
         scanned: Records read from the source, expired ones included.
         expired: Expired records of the source, left behind.
-        copied: Sessions written to the target.
+        copied: Sessions written to the target. A backend whose insert takes an identical
+            resend as done (Redis) counts an earlier run's copies here, not in ``present``.
         present: Sessions the target already held, identical (an earlier run's copies).
         updated: Sessions an earlier run copied and the source changed since, copied again
             (``update=True``).

@@ -126,10 +126,12 @@ async def store_stats(
             hitters.add(record.session_key)
             ages[_bucket(now - record.created_at)] += 1
             expiries[NEVER if record.expires_at is None else _bucket(record.expires_at - now)] += 1
-    candidates = heapq.nlargest(top, hitters.counts.items(), key=lambda item: (item[1], item[0]))
+    candidates = list(hitters.counts.items())
     if not hitters.exact:
-        candidates = await _exact_counts(scanning, [key for key, _ in candidates], progress, batch_size)
-    top_keys = sorted(candidates, key=lambda item: (-item[1], item[0]))[:top]
+        # The first pass's counts are lower bounds: every candidate is counted again, exactly.
+        candidates = await _exact_counts(scanning, list(hitters.counts), progress, batch_size)
+    # Most sessions first; among equals, by key, so the listing is stable.
+    top_keys = heapq.nsmallest(top, candidates, key=lambda item: (-item[1], item[0]))
     return StoreStats(
         scanned=scanned,
         live=live,
