@@ -34,7 +34,18 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "stalls", "realistic", "web", "redis", "plots")
+SECTIONS = (
+    "startup",
+    "lifecycle",
+    "jamlib",
+    "scaling",
+    "stalls",
+    "realistic",
+    "web",
+    "redis",
+    "migrate",
+    "plots",
+)
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -114,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from benchmarks import redis_ratios
 
             redis_ratios.main([] if args.size == "full" else ["--quick"])
+    if "migrate" in args.sections:
+        from benchmarks import migrate_ratios
+
+        migrate_ratios.main(["--size", args.size, "--output", str(args.output / "migrate.json")])
     return 0
 
 
