@@ -18,10 +18,10 @@ from tests.plugins.redis.conftest import redis_server, redis_url  # noqa: F401 -
 
 import jamsession
 from jamsession import RecordSessionModule, StoredSession
-from jamsession.operations import migrate
+from jamsession.operations import migrate, rekey, store_stats
 
 BACKENDS = ["memory", "sqlite", "mongodb", "redis"]
-KEY = jamsession.generate_key()
+KEY, NEW_KEY = jamsession.generate_key(), jamsession.generate_key()
 SESSIONS = 12
 
 
@@ -45,7 +45,8 @@ async def open_store(
             options = _options(backend, request, tmp_path, role)
             if crypt:
                 options.update(is_session_crypt=True, session_aes_secret=KEY)
-            store = jamsession.open(backend, **options, **extra)
+            options.update(extra)
+            store = jamsession.open(backend, **options)
             stack.push_async_callback(store.aclose)
             assert isinstance(store, RecordSessionModule)
             return store
@@ -113,3 +114,35 @@ async def test_migrate_carries_every_live_session_between_backends(
     # Nothing twice: Redis takes an identical resend as done, the others find it there.
     assert again.verification is not None
     assert (SESSIONS, SESSIONS) == (again.verification.source_live, again.verification.target_live)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_rekey_and_stats_on_every_backend(
+    backend: str, open_store: Callable[..., RecordSessionModule]
+) -> None:
+    store = open_store(backend, "rotating", True, session_aes_secret=[KEY, NEW_KEY])
+    old = jamsession.open("memory", is_session_crypt=True, session_aes_secret=KEY)
+    newest = jamsession.open("memory", is_session_crypt=True, session_aes_secret=NEW_KEY)
+    now = store.clock()
+    for n in range(10):
+        key = f"user-{n % 2}"
+        raw_id = store.adopt_raw_id(f"written-under-the-old-key-{n}", key)
+        await store.insert_record(StoredSession(raw_id, key, old._dump_data({"n": n}), now, now + 3600))
+    fresh = await store.create("user-0", {"n": 10})
+
+    report = await rekey(store, batch_size=3)
+    assert (10, 1, 0) == (report.rekeyed, report.current, report.left)
+    found = await store_stats(store, batch_size=4)
+    assert (11, 0, [("user-0", 6), ("user-1", 5)]) == (found.live, found.expired, found.top_keys)
+    assert (10, 1) == (found.expiries["< 1 h"], found.expiries["never"])
+    # Every record reads under the newest key alone; the token of the fresh one is untouched.
+    records = []
+    after = None
+    while True:
+        batch = await store.scan_records(after, 100)
+        records += batch.records
+        if batch.cursor is None:
+            break
+        after = batch.cursor
+    assert list(range(11)) == sorted({r.raw_id: newest._load_data(r.blob)["n"] for r in records}.values())
+    assert {"n": 10} == await store.get(fresh)
