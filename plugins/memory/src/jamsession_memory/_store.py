@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import heapq
 import itertools
@@ -21,6 +22,9 @@ from jamsession import (
     StoredSession,
     default_id_factory,
 )
+
+#: Records a scan batch looks at between two yields to the event loop.
+_SCAN_SLICE = 20_000
 
 
 class MemorySessions(RecordSessionModule):
@@ -275,16 +279,26 @@ class MemorySessions(RecordSessionModule):
 
         Raw IDs do not change order as records move in the expiry order, so
         the cursor is the last raw ID returned. Each batch reads every record
-        once (O(n log limit)): a store in memory holds few enough for that.
+        (O(n log limit)), in slices with the event loop free between them: a
+        store in one process's memory holds few enough for that.
         """
-        records: Iterable[StoredSession] = self._records.values()
-        if after is not None:
-            records = (record for record in records if record.raw_id > after)
-        batch = heapq.nsmallest(limit, records, key=lambda record: record.raw_id)
-        return RecordBatch(batch, batch[-1].raw_id if len(batch) == limit else None)
+        records = list(self._records.values())
+        found: list[StoredSession] = []
+        for start in range(0, len(records), _SCAN_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            chunk: Iterable[StoredSession] = records[start : start + _SCAN_SLICE]
+            if after is not None:
+                chunk = [record for record in chunk if record.raw_id > after]
+            found = heapq.nsmallest(limit, [*found, *chunk], key=_raw_id)
+        return RecordBatch(found, found[-1].raw_id if len(found) == limit else None)
 
     async def estimate_record_count(self) -> int:
         return len(self._records)
+
+
+def _raw_id(record: StoredSession) -> str:
+    return record.raw_id
 
 
 def _refuse_reused_id() -> NoReturn:
