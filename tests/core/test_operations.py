@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import signal
@@ -85,6 +86,18 @@ async def test_an_interrupted_migration_resumes_copying_only_what_is_missing(
     report = await migrate(source, target, batch_size=10)
     assert (50 - first, first) == (report.copied, report.present)
     assert [{"n": n} for n in range(50)] == [await target.get(token) for token in tokens]
+
+
+async def test_the_report_holds_no_id_token_or_data(
+    pair: tuple[RecordSessionModule, RecordSessionModule],
+) -> None:
+    source, target = pair
+    tokens = [await source.create("alice", {"secret": "hunter2"}) for _ in range(3)]
+    report = await migrate(source, target)
+    shown = repr(report) + json.dumps(dataclasses.asdict(report))
+    assert 3 == report.copied
+    assert [] == [token for token in tokens if source.__decode_session_id_if_needed__(token) in shown]
+    assert "hunter2" not in shown
 
 
 async def test_a_dry_run_writes_nothing_and_counts_what_it_would_copy(

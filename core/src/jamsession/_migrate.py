@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from jamsession import _codec
 from jamsession._base import BaseAsyncSessionModule
@@ -79,7 +79,6 @@ class MigrationReport:
     updated: int = 0
     new_ids: int = 0
     verification: Verification | None = None
-    _sample: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     @property
     def carried(self) -> int:
@@ -147,6 +146,8 @@ async def migrate(
     reason = _token_incompatibility(reading, writing)
     report = MigrationReport(dry_run=dry_run, tokens_kept=reason is None, token_note=reason or "")
     transcode = _transcoder(reading, writing)
+    # Raw IDs (tokens, with crypt off) of the sessions to read back: kept here, never in the report.
+    sample: list[tuple[str, str]] = []
     rng = random.Random()  # noqa: S311 - picks which copies to check, guards nothing
 
     async def carry(record: StoredSession) -> str:
@@ -187,12 +188,12 @@ async def migrate(
                 report.new_ids += 1
             # Reservoir sampling: a uniform sample of the carried sessions, in constant memory.
             seen = report.carried
-            if len(report._sample) < SPOT_CHECKS:
-                report._sample.append((record.raw_id, new_id))
+            if len(sample) < SPOT_CHECKS:
+                sample.append((record.raw_id, new_id))
             elif (slot := rng.randrange(seen)) < SPOT_CHECKS:
-                report._sample[slot] = (record.raw_id, new_id)
+                sample[slot] = (record.raw_id, new_id)
     if verify and not dry_run:
-        report.verification = await _verify(reading, writing, report, progress, batch_size)
+        report.verification = await _verify(reading, writing, sample, progress, batch_size)
     return report
 
 
@@ -287,7 +288,7 @@ def _close(first: float, second: float) -> bool:
 async def _verify(
     source: RecordSessionModule,
     target: RecordSessionModule,
-    report: MigrationReport,
+    sample: list[tuple[str, str]],
     progress: Progress,
     batch_size: int | None,
 ) -> Verification:
@@ -295,7 +296,8 @@ async def _verify(
     target_live = await _count_live(target, progress, "verify target", batch_size)
     mismatched = 0
     # A source without whole-record reads is counted, not sampled.
-    sample = report._sample if source.supports_entries else []
+    if not source.supports_entries:
+        sample = []
     for raw_id, new_id in sample:
         original = await source.fetch_full_record(raw_id, source.clock(), None)
         copy = await target.fetch_full_record(new_id, target.clock(), None)
