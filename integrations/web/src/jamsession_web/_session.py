@@ -192,6 +192,17 @@ class Session(MutableMapping[str, Any]):
         return self._user_key
 
     @property
+    def handle(self) -> str | None:
+        """The stored session's stable, non-secret handle, as loaded; ``None`` when there is none.
+
+        It names the session (in logs, in a devices page) without being a token:
+        it logs no one in. A session logged into during this request has its new
+        handle from the next request on.
+        """
+        self._require_loaded()
+        return None if self._entry is None else self._entry.handle
+
+    @property
     def is_new(self) -> bool:
         """Whether no stored session is behind this one (yet)."""
         self._require_loaded()
