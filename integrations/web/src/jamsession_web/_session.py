@@ -172,6 +172,10 @@ class Session(MutableMapping[str, Any]):
         self._require_loaded()
         return sum(1 for key in self._data if not key.startswith(RESERVED_PREFIX))
 
+    def __bool__(self) -> bool:
+        """Whether the session holds anything: a logged-in user or any of the app's keys."""
+        return self.user_key is not None or len(self) > 0
+
     def __contains__(self, key: object) -> bool:
         self._require_loaded()
         return isinstance(key, str) and not key.startswith(RESERVED_PREFIX) and key in self._data

@@ -37,6 +37,7 @@ replaces its data, ``request.clear_session()`` logs out, and
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -357,13 +358,12 @@ class JamSessionPlugin(InitPlugin):
         app_config.lifespan.append(self._lifespan)
         app_config.dependencies.setdefault(name, Provide(_provider(name)))
         app_config.signature_namespace.setdefault("Session", Session)
-        openapi = app_config.openapi_config
-        if openapi is not None:
+        if app_config.openapi_config is not None:
+            # A copy: the default OpenAPI config is one object shared by every app.
+            openapi = app_config.openapi_config = copy.copy(app_config.openapi_config)
             components = openapi.components
-            if isinstance(components, list):
-                components.append(config.openapi_components)
-            else:
-                openapi.components = [config.openapi_components, components]
+            listed = list(components) if isinstance(components, list) else [components]
+            openapi.components = [*listed, config.openapi_components]
         return app_config
 
     def _is_ours(self, middleware: Any) -> bool:
