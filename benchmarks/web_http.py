@@ -159,12 +159,12 @@ def _litestar_targets(rps: dict[str, float]) -> list[Target]:
     ]
 
 
-def run(settings: WebSettings, workdir: Path, progress: Any = None) -> WebRun:
+def run(settings: WebSettings, workdir: Path, progress: Any = None, only: tuple[str, ...] = ()) -> WebRun:
     result = WebRun(asdict(settings))
     if WRK is None:
         result.skipped.append("web: wrk is not installed (make bench installs it: apt-get install wrk)")
         return result
-    subjects = list(SUBJECTS)
+    subjects = [s for s in SUBJECTS if not only or s.startswith(only)]
     with contextlib.ExitStack() as stack:
         redis_url = None
         if REDIS_SERVER is None:
@@ -433,11 +433,17 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--quick", action="store_const", dest="size", const="quick")
     size.add_argument("--smoke", action="store_const", dest="size", const="smoke")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--only", nargs="+", default=(), metavar="PREFIX", help="run only the subjects starting so (litestar)"
+    )
     parser.set_defaults(size="full")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="jamsession-web-bench-") as workdir:
         result = run(
-            WEB_SETTINGS[args.size], Path(workdir), lambda text: print(text, file=sys.stderr, flush=True)
+            WEB_SETTINGS[args.size],
+            Path(workdir),
+            lambda text: print(text, file=sys.stderr, flush=True),
+            tuple(args.only),
         )
     print(write(result, args.output))
     return 0 if not result.invalid else 1
