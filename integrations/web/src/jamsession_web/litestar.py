@@ -227,7 +227,9 @@ class _LitestarBridge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = _session_of(scope, self.name)
-        assert session is not None  # the engine has just put it there
+        if session is None:  # the engine skipped this scope type
+            await self.app(scope, receive, send)
+            return
         handler = scope.get("route_handler")
         if handler is None or not handler.opt.get(self.lazy_opt_key):
             await session.load()
