@@ -314,3 +314,16 @@ def test_config_mistakes_fail_at_start_up() -> None:
         JamSessionPlugin(object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="SessionConfig"):
         JamSessionConfig({"cookie_name": "s"})  # type: ignore[arg-type]
+
+
+def test_the_plugin_adds_the_middleware_once() -> None:
+    config = JamSessionConfig(SessionConfig(make_store()))
+
+    def ours(app: Litestar) -> list[Any]:
+        return [m for m in app.middleware if getattr(m, "middleware", None) is JamSessionMiddleware]
+
+    assert 1 == len(ours(Litestar([read], plugins=[JamSessionPlugin(config)])))
+    # Already in the app's list (to place it among other middleware): not added again.
+    assert 1 == len(
+        ours(Litestar([read], middleware=[config.middleware], plugins=[JamSessionPlugin(config)]))
+    )
