@@ -304,7 +304,9 @@ def test_encoded_data_that_is_not_text_gets_a_typed_error(crypt: bool) -> None:
 async def test_an_id_factory_making_ids_get_would_refuse_fails_create(
     crypt: bool, made: Any, expected: str
 ) -> None:
-    store = MemorySessions(lambda: made, is_session_crypt=crypt, session_aes_secret=KEY if crypt else None)
+    store = MemorySessions(
+        id_factory=lambda: made, is_session_crypt=crypt, session_aes_secret=KEY if crypt else None
+    )
     with pytest.raises(jamsession.ConfigError, match=expected):
         await store.create("alice", {})
     assert [] == await store.list_sessions("alice")

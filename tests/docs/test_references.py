@@ -65,9 +65,10 @@ def test_the_cli_reference_documents_every_command_and_only_commands() -> None:
 
 
 def _options(cls: type, *, beyond: type | None = None) -> set[str]:
-    names = {p for p in inspect.signature(cls).parameters if p not in {"self"}}
+    # The declared options, as configuration and `jamsession options` read them.
+    names = set(jamsession.options_of(cls))
     if beyond is not None:
-        names -= set(inspect.signature(beyond).parameters)
+        names -= set(jamsession.options_of(beyond))
     return names
 
 

@@ -23,6 +23,7 @@ from jamsession._errors import (
 )
 from jamsession._hooks import hookimpl, register_plugin
 from jamsession._ids import default_id_factory
+from jamsession._options import Option, RecordOptions, options_of
 from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
@@ -51,11 +52,13 @@ __all__ = [
     "JamSessionError",
     "JamSessionNotFound",
     "JsonEncoder",
+    "Option",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",
     "PluginNotFoundError",
     "PluginTypeError",
+    "RecordOptions",
     "RecordSessionModule",
     "SecretInput",
     "SerializationError",
@@ -71,6 +74,7 @@ __all__ = [
     "load_backend",
     "load_serializer",
     "open",
+    "options_of",
     "register_backend",
     "register_plugin",
     "register_serializer",

@@ -26,6 +26,7 @@ from jamsession._errors import (
     UnsupportedTypeError,
 )
 from jamsession._ids import FreshIds, default_id_factory
+from jamsession._options import BASE_OPTIONS, Option
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
@@ -84,6 +85,11 @@ class BaseAsyncSessionModule(abc.ABC):
     supports_listing: ClassVar[bool] = False
     #: ``purge_expired()``.
     supports_purge: ClassVar[bool] = False
+    #: Sessions live in this process's memory: other processes (other web workers) never see them.
+    process_local: ClassVar[bool] = False
+
+    #: The options this class adds to its bases' (see :func:`jamsession.options_of`).
+    options: ClassVar[tuple[Option, ...]] = BASE_OPTIONS
 
     #: With crypt on, how many tokens a store remembers the raw IDs of, so that
     #: a token it handed out or read lately is not decrypted again. Decrypting

@@ -20,6 +20,7 @@ from jamsession._base import BaseAsyncSessionModule, BaseLogger
 from jamsession._crypto import SecretInput
 from jamsession._errors import ConfigError, InvalidSessionKeyError, JamSessionNotFound, SerializationError
 from jamsession._ids import default_id_factory
+from jamsession._options import RECORD_OPTIONS
 from jamsession._serializer import BaseEncoder
 from jamsession_json._encoder import JsonEncoder
 
@@ -83,6 +84,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
     supports_sliding_expiry = True
     supports_listing = True
     supports_purge = True
+    options = RECORD_OPTIONS
 
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000

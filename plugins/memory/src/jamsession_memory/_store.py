@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, Unpack
 
 from jamsession import (
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
-    JsonEncoder,
+    Option,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
 
 
@@ -46,33 +41,22 @@ class MemorySessions(RecordSessionModule):
     .. versionadded:: 0.1
     """
 
-    def __init__(
-        self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
-        logger: BaseLogger | None = None,
-        *,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
-        max_sessions: int | None = None,
-    ) -> None:
+    process_local = True
+    options = (
+        Option(
+            "max_sessions",
+            int | None,
+            None,
+            "the most sessions held; one more evicts the one whose expiry was set longest ago",
+        ),
+    )
+
+    def __init__(self, *, max_sessions: int | None = None, **options: Unpack[RecordOptions]) -> None:
         if max_sessions is not None and (
             isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1
         ):
             raise ConfigError(f"max_sessions must be a positive int or None, not {max_sessions!r}")
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         self.max_sessions = max_sessions
         # Records in the order their expiry was set: with one default_ttl for
         # all, expiry order. Each is held under its raw ID when its expiry was
