@@ -14,10 +14,16 @@ from jamsession import (
     RecordSessionModule,
     StoredSession,
 )
+from jamsession_memory._workers import warn_once_if_several_workers
 
 
 class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
+
+    Each process has its own: the workers of a web server do not see each
+    other's sessions, so a user is logged out whenever a request reaches
+    another worker. Use it for one process; a store built in what looks like
+    one of several workers logs a warning.
 
     ``create``, ``get``, ``update``, ``rework`` and ``delete`` are O(1);
     ``clear`` and ``list_sessions`` are O(sessions of that key); a
@@ -65,6 +71,10 @@ class MemorySessions(RecordSessionModule):
         self._records: OrderedDict[str, StoredSession] = OrderedDict()
         self._slots: dict[str, str] = {}
         self._by_key: dict[str, dict[str, None]] = {}
+        warn_once_if_several_workers(self.logger)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]} sessions=this process only, not shared with other workers>"
 
     def __len__(self) -> int:
         """How many records are held, expired ones not yet reclaimed included."""
