@@ -75,7 +75,7 @@ def test_gc_purges_expired_sessions(tmp_path: Path) -> None:
     for _ in range(3):
         asyncio.run(create("alice", lambda: time.time() - 3600))
     live = asyncio.run(create("bob", time.time))
-    assert f"path:       {database}\npurged 3 expired session(s)\n" == run("gc", str(config))
+    assert f"purged 3 expired session(s)\npath:       {database}\n" == run("gc", str(config))
     with contextlib.closing(sqlite3.connect(database)) as connection:
         assert [(b"bob",)] == connection.execute("SELECT session_key FROM sessions").fetchall()
     assert {} == asyncio.run(get(live))
@@ -116,7 +116,7 @@ def test_check_and_gc_resolve_a_relative_path_from_the_file_and_print_it(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert f"path:       {app / 's.db'}\n" in run("check", str(config))
-    assert f"path:       {app / 's.db'}\npurged 0 expired session(s)\n" == run("gc", str(config))
+    assert f"purged 0 expired session(s)\npath:       {app / 's.db'}\n" == run("gc", str(config))
     assert (app / "s.db").is_file()
     assert [] == list(elsewhere.iterdir())
 

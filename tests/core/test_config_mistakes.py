@@ -75,22 +75,37 @@ def test_crypt_left_on_by_the_environment_logs_nothing(
 # -- keys --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("where", "source"),
-    [("arguments", "the arguments"), ("environment", "environment variable JAMSESSION_AES_SECRET")],
-)
-def test_a_key_without_crypt_fails_naming_where_the_key_came_from(
-    monkeypatch: pytest.MonkeyPatch, where: str, source: str
-) -> None:
-    options = {"session_aes_secret": KEY} if where == "arguments" else {}
-    if where == "environment":
-        monkeypatch.setenv("JAMSESSION_AES_SECRET", KEY)
+@pytest.mark.parametrize("where", ["arguments", "file"])
+def test_a_key_without_crypt_fails_naming_where_the_key_came_from(tmp_path: Path, where: str) -> None:
+    config = tmp_path / "sessions.toml"
+    config.write_text(f'backend = "memory"\nsession_aes_secret = "{KEY}"\n')
+    build = (
+        (lambda: jamsession.open("memory", session_aes_secret=KEY))
+        if where == "arguments"
+        else (lambda: jamsession.from_config(config))
+    )
     with pytest.raises(ConfigError) as caught:
-        jamsession.open("memory", **options)
+        build()
+    source = "the arguments" if where == "arguments" else f"file {str(config)!r}"
     message = str(caught.value)
     assert f"session_aes_secret is given (from {source}) but is_session_crypt is not turned on" in message
     assert "set is_session_crypt = true" in message
     assert KEY not in message
+
+
+def test_a_key_from_the_environment_without_crypt_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One variable may serve several stores of an application: warned, not refused.
+    monkeypatch.setenv("JAMSESSION_AES_SECRET", KEY)
+    with caplog.at_level(logging.WARNING, logger="jamsession"):
+        store = jamsession.open("memory")
+    assert not store.is_session_crypt
+    assert [
+        "session_aes_secret (from environment variable JAMSESSION_AES_SECRET) is not used: "
+        "is_session_crypt is off (from the default), so session IDs and data are not encrypted"
+    ] == [record.getMessage() for record in caplog.records]
+    assert KEY not in caplog.text
 
 
 def test_a_key_with_crypt_turned_off_on_purpose_is_logged(

@@ -121,10 +121,10 @@ def gc(config: str | None) -> None:
             + PER_PROCESS.format(backend=f"backend {plan.backend!r}")
             + "; each process removes its own expired sessions as it writes"
         )
-    for line in _where(plan):
-        click.echo(line)
     removed = _run(_gc(plan))
     click.echo(f"purged {removed} expired session(s)")
+    for line in _where(plan):
+        click.echo(line)
 
 
 @cli.command()

@@ -297,16 +297,18 @@ def _check_crypt(
     secret = arguments.get("session_aes_secret")
     crypt_source = sources.get("is_session_crypt")
     if secret and not crypt:
-        if crypt_source is None:
+        key_source = sources["session_aes_secret"]
+        if crypt_source is None and not key_source.startswith("environment variable"):
             # A key and no word on crypt: whoever wrote it believes sessions are encrypted.
             raise ConfigError(
                 f"session_aes_secret is given (from {sources['session_aes_secret']}) but "
                 "is_session_crypt is not turned on, so session IDs and data would not be encrypted; "
                 "set is_session_crypt = true (or JAMSESSION_CRYPT=true), or remove the key"
             )
+        # One variable may serve several stores; the one without crypt is told, not refused.
         warnings.append(
-            f"session_aes_secret (from {sources['session_aes_secret']}) is not used: is_session_crypt "
-            f"is off (from {crypt_source}), so session IDs and data are not encrypted"
+            f"session_aes_secret (from {key_source}) is not used: is_session_crypt "
+            f"is off (from {crypt_source or 'the default'}), so session IDs and data are not encrypted"
         )
     if secret is not None:
         _check_keys(secret, sources["session_aes_secret"])
