@@ -112,7 +112,10 @@ def test_errors_subclass_the_builtins_that_describe_them() -> None:
 
 def test_repr_shows_no_key_material() -> None:
     store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
-    assert "<MemorySessions serializer=JsonEncoder crypt=on>" == repr(store)
+    assert (
+        "<MemorySessions serializer=JsonEncoder crypt=on "
+        "sessions=this process only, not shared with other workers>"
+    ) == repr(store)
 
 
 def test_default_logger_is_jamsession() -> None:
