@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import jamsession
-from jamsession import ConfigError, InvalidKeyError
+from jamsession import ConfigError, InvalidKeyError, PluginNotFoundError
 from jamsession_memory import MemorySessions
 from jamsession_sqlite import SqliteSessions
 
@@ -226,3 +226,20 @@ def test_a_choice_outside_the_declared_ones_fails_from_a_file_and_from_the_envir
     monkeypatch.setenv("JAMSESSION_SYNCHRONOUS", "fast")
     with pytest.raises(ConfigError, match="JAMSESSION_SYNCHRONOUS='fast' is not one of 'off', 'normal'"):
         jamsession.open("sqlite", path=str(tmp_path / "s.db"))
+
+
+def test_a_misspelled_backend_or_serializer_says_where_the_name_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JAMSESSION_BACKEND", "sqllite")
+    with pytest.raises(PluginNotFoundError) as caught:
+        jamsession.open()
+    assert str(caught.value).endswith(
+        "did you mean 'sqlite'? (the name 'sqllite' is from environment variable JAMSESSION_BACKEND)"
+    )
+    monkeypatch.delenv("JAMSESSION_BACKEND")
+    config = tmp_path / "sessions.toml"
+    config.write_text('backend = "memory"\nserializer = "jsn"\n')
+    with pytest.raises(PluginNotFoundError) as caught:
+        jamsession.from_config(config)
+    assert str(caught.value).endswith(f"did you mean 'json'? (the name 'jsn' is from file {str(config)!r})")

@@ -12,14 +12,14 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._crypto import parse_key
-from jamsession._errors import ConfigError, InvalidKeyError
+from jamsession._errors import ConfigError, InvalidKeyError, PluginError
 from jamsession._options import ENV_PREFIX, Option, options_of
 from jamsession._registry import load_backend, load_serializer
 
@@ -39,6 +39,8 @@ ENV_TEST_PREFIXES = ("JAMSESSION_TEST_", "JAMSESSION_BENCH_")
 TABLE = "jamsession"
 
 _ARGUMENTS = "the arguments"
+
+_Loaded = TypeVar("_Loaded")
 
 
 def open(backend: str | type | None = None, /, **options: Any) -> BaseAsyncSessionModule:  # noqa: A001 - public name, like io.open
@@ -167,7 +169,7 @@ def plan(
     file's, against which relative paths in it resolve.
     """
     backend, backend_source = _backend(file, explicit, origin)
-    cls = backend if isinstance(backend, type) else load_backend(str(backend))
+    cls = backend if isinstance(backend, type) else _from_source(load_backend, str(backend), backend_source)
     options = options_of(cls)
     name = backend if isinstance(backend, str) else f"{backend.__module__}:{backend.__qualname__}"
     arguments: dict[str, Any] = {}
@@ -201,7 +203,9 @@ def plan(
 
     warnings = _check_crypt(arguments, sources, file, origin)
     if isinstance(arguments.get("serializer"), str):
-        arguments["serializer"] = load_serializer(arguments["serializer"])
+        arguments["serializer"] = _from_source(
+            load_serializer, arguments["serializer"], sources["serializer"]
+        )
     return Plan(cls, name, arguments, sources, warnings)
 
 
@@ -228,6 +232,16 @@ def _backend(file: Mapping[str, Any], explicit: Mapping[str, Any], origin: str) 
         'no backend named: pass one, as in jamsession.open("sqlite", path=...), or set '
         'JAMSESSION_BACKEND; jamsession.open("memory") keeps sessions in this process\'s memory'
     )
+
+
+def _from_source(load: Callable[[str], _Loaded], name: str, source: str) -> _Loaded:
+    """``load(name)``; a plugin that cannot be found or loaded says where its name came from."""
+    try:
+        return load(name)
+    except PluginError as exc:
+        if source != _ARGUMENTS and exc.args and isinstance(exc.args[0], str):
+            exc.args = (f"{exc.args[0]} (the name {name!r} is from {source})", *exc.args[1:])
+        raise
 
 
 def _known(key: str, value: object, options: Mapping[str, Option], source: str, backend: str) -> Option:
