@@ -125,3 +125,10 @@ def test_options_read_text_by_their_declared_type() -> None:
     ].variables
     assert "float | None" == Option("x", OLD_STYLE_TTL).type_text()
     assert "'a' | 'b'" == Option("x", Literal["a", "b"]).type_text()
+
+
+def test_a_write_concern_from_text_is_a_number_or_a_tag() -> None:
+    write_concern = options_of(MongoSessions)["write_concern"]
+    assert (1, "majority", None) == tuple(
+        write_concern.from_text(text, source="JAMSESSION_WRITE_CONCERN") for text in ("1", "majority", "none")
+    )

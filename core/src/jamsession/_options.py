@@ -126,7 +126,10 @@ class Option:
         if self.default is REQUIRED:
             return "required"
         if callable(self.default):
-            return f"{getattr(self.default, '__module__', '')}.{getattr(self.default, '__qualname__', '')}"
+            module = getattr(self.default, "__module__", "")
+            # Shown under its public home: jamsession.default_id_factory, not jamsession._ids.
+            module = "jamsession" if module.startswith("jamsession._") else module
+            return f"{module}.{getattr(self.default, '__qualname__', '')}"
         return repr(self.default)
 
     def from_text(self, text: str, *, source: str) -> Any:

@@ -72,11 +72,11 @@ class MongoSessions(RecordSessionModule):
     """
 
     options = (
-        Option("url", str | None, None, "a mongodb:// or mongodb+srv:// connection string", secret=False),
+        Option("url", str | None, None, "a mongodb:// or mongodb+srv:// connection string"),
         Option("client", "AsyncMongoClient | None", None, "a client the application has", code_only=True),
         Option("database", str | None, None, "the database; None: the URL's, else 'jamsession'"),
         Option("collection", str, DEFAULT_COLLECTION, "the collection"),
-        Option("write_concern", "WriteConcern | dict | str | int", None, "must be acknowledged; w=majority"),
+        Option("write_concern", WriteConcernInput | None, None, "must be acknowledged; default w=majority"),
         Option("timeout", float | None, DEFAULT_TIMEOUT, "seconds one operation may take, retries included"),
         Option("create_indexes", bool, True, "ensure the indexes on first use"),
     )
