@@ -243,3 +243,9 @@ def test_a_misspelled_backend_or_serializer_says_where_the_name_came_from(
     with pytest.raises(PluginNotFoundError) as caught:
         jamsession.from_config(config)
     assert str(caught.value).endswith(f"did you mean 'json'? (the name 'jsn' is from file {str(config)!r})")
+
+
+def test_a_missing_required_option_is_reported_as_the_backend_says_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        jamsession.from_config({"backend": "sqlite"})
+    assert "the sqlite backend needs `path`: the SQLite file to keep sessions in" == str(caught.value)

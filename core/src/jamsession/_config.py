@@ -107,7 +107,11 @@ class Plan:
         except ConfigError as exc:
             if type(exc) is not ConfigError:
                 raise
-            named = [name for name in self.sources if re.search(rf"\b{re.escape(name)}\b", str(exc))]
+            named = [
+                name
+                for name in self.sources
+                if name != "backend" and re.search(rf"\b{re.escape(name)}\b", str(exc))
+            ]
             if not named:
                 raise
             origins = "; ".join(f"{name} from {self.sources[name]}" for name in named)
@@ -120,7 +124,7 @@ class Plan:
         """The file paths the store will use, resolved, by option name."""
         options = options_of(self.cls)
         return {
-            name: os.path.abspath(os.fspath(value))
+            name: os.path.abspath(os.path.expanduser(os.fspath(value)))
             for name, value in self.arguments.items()
             if name in options and options[name].path and isinstance(value, (str, os.PathLike))
         }
