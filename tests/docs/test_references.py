@@ -109,3 +109,18 @@ def test_the_configuration_reference_names_every_environment_alias() -> None:
     page = (DOCS / "configuration.md").read_text()
     for variable in [*ENV_ALIASES, "JAMSESSION_CONFIG"]:
         assert f"`{variable}`" in page, variable
+
+
+def test_the_backend_chooser_says_which_backends_are_per_process() -> None:
+    # Several web workers on a per-process store log users out at random: the chooser says so
+    # for every built-in backend whose class declares process_local, and only for those.
+    lines = (DOCS / "backends.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| | "))
+    columns = re.findall(r"`(\w+)`", header)
+    shared = next(line for line in lines if line.startswith("| shared by |"))
+    cells = [cell.strip() for cell in shared.strip("|").split("|")[1:]]
+    classes = {name: cls for name, cls, _ in _backends()}
+    assert sorted(name for name in classes if name.islower()) == sorted(columns)
+    assert {name: classes[name].process_local for name in columns} == {
+        name: cell.startswith("**one process only**") for name, cell in zip(columns, cells, strict=True)
+    }
