@@ -28,6 +28,11 @@ example-fastapi: $(VENV)/.installed
 example-litestar: $(VENV)/.installed
 	$(BIN)/python examples/litestar-app/app.py
 
+# The aiohttp example app (examples/aiohttp-app/) on http://127.0.0.1:8000.
+.PHONY: example-aiohttp
+example-aiohttp: $(VENV)/.installed
+	$(BIN)/python examples/aiohttp-app/app.py
+
 test: lint types pytest docs
 
 lint: $(VENV)/.installed

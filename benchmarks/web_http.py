@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks._web_apps import SUBJECTS
+from benchmarks._web_apps import AIOHTTP_SUBJECTS, SUBJECTS
 
 WRK = shutil.which("wrk")
 REDIS_SERVER = shutil.which("redis-server")
@@ -42,6 +42,7 @@ PEERS = ("starlette-signed", "starsessions-memory", "starsessions-redis", "lites
 REDIS_PEERS = ("starsessions-redis", "litestar-redis")
 #: Litestar's own session options, which its jamsession adapter is measured against.
 LITESTAR_OPTIONS = ("litestar-cookie", "litestar-memory", "litestar-redis")
+AIOHTTP_PEERS = ("aiohttp-session-cookie", "aiohttp-session-redis")
 
 #: Picks a random cookie per request; every tenth request of a connection's thread writes.
 LUA = r"""
@@ -127,6 +128,7 @@ def targets(best: dict[str, Measurement]) -> list[Target]:
     def ratio(a: float | None, b: list[float]) -> float | None:
         return None if a is None or not b else a / max(b)
 
+    aiohttp, aiohttp_none = rps.get("jamsession-aiohttp-sqlite-crypt"), rps.get("aiohttp-none")
     return [
         Target("SQLite crypt on ÷ best peer", 1.5, ratio(sqlite, peers)),
         Target("SQLite crypt on ÷ best Redis peer", 4.0, ratio(sqlite, redis_peers)),
@@ -135,6 +137,17 @@ def targets(best: dict[str, Measurement]) -> list[Target]:
             "session cost, SQLite crypt on (1 - ÷ no sessions)",
             0.40,
             None if sqlite is None or none is None else 1 - sqlite / none,
+            higher_is_better=False,
+        ),
+        Target(
+            "aiohttp, SQLite crypt on ÷ best aiohttp-session",
+            2.0,
+            ratio(aiohttp, [rps[p] for p in AIOHTTP_PEERS if p in rps]),
+        ),
+        Target(
+            "aiohttp session cost, SQLite crypt on (1 - ÷ aiohttp no sessions)",
+            0.40,
+            None if aiohttp is None or aiohttp_none is None else 1 - aiohttp / aiohttp_none,
             higher_is_better=False,
         ),
         *_litestar_targets(rps),
@@ -159,12 +172,12 @@ def _litestar_targets(rps: dict[str, float]) -> list[Target]:
     ]
 
 
-def run(settings: WebSettings, workdir: Path, progress: Any = None, only: tuple[str, ...] = ()) -> WebRun:
+def run(settings: WebSettings, workdir: Path, progress: Any = None, only: list[str] | None = None) -> WebRun:
     result = WebRun(asdict(settings))
     if WRK is None:
         result.skipped.append("web: wrk is not installed (make bench installs it: apt-get install wrk)")
         return result
-    subjects = [s for s in SUBJECTS if not only or s.startswith(only)]
+    subjects = [s for s in SUBJECTS if only is None or s in only]
     with contextlib.ExitStack() as stack:
         redis_url = None
         if REDIS_SERVER is None:
@@ -238,7 +251,7 @@ async def _make_sessions(url: str, subject: str, count: int) -> list[str]:
     shares = [range(start, count, connections) for start in range(connections)]
     found = await asyncio.gather(*(_pipeline(host, int(port), share) for share in shares))
     cookies = [cookie for share in found for cookie in share]
-    if subject not in ("none", "litestar-none") and len(cookies) != count:
+    if subject not in ("none", "aiohttp-none", "litestar-none") and len(cookies) != count:
         raise RuntimeError(f"web benchmark: {subject} set {len(cookies)} cookies for {count} sessions")
     return cookies
 
@@ -387,6 +400,9 @@ def report(result: WebRun) -> str:
         f"{result.settings['sessions']:,} live sessions; each request reads its session, one in ten "
         f"changes one key; best of {len(result.rounds)} round(s) of {result.settings['seconds']} s.",
         "",
+        "The aiohttp subjects run on aiohttp's own server and compare with `aiohttp-none`; "
+        "the Litestar ones compare with `litestar-none`.",
+        "",
         "| subject | requests/s | ÷ no sessions (same framework) | p99 latency (ms) |",
         "|---|---:|---:|---:|",
     ]
@@ -395,7 +411,10 @@ def report(result: WebRun) -> str:
         if m is None:
             continue
         # Each framework's subjects against that framework's app without sessions.
-        base = best.get("litestar-none") if subject.startswith("litestar") else none
+        if subject in AIOHTTP_SUBJECTS:
+            base = best.get("aiohttp-none")
+        else:
+            base = best.get("litestar-none") if subject.startswith("litestar") else none
         share = f"{m.requests_per_second / base.requests_per_second:.2f}" if base else "n/a"
         p99 = f"{m.latency_p99_ms:.1f}" if m.latency_p99_ms is not None else "n/a"
         lines.append(f"| {subject} | {m.requests_per_second:,.0f} | {share} | {p99} |")
@@ -434,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_const", dest="size", const="smoke")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
-        "--only", nargs="+", default=(), metavar="PREFIX", help="run only the subjects starting so (litestar)"
+        "--only", nargs="+", choices=SUBJECTS, metavar="SUBJECT", help="run these subjects only"
     )
     parser.set_defaults(size="full")
     args = parser.parse_args(argv)
@@ -443,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             WEB_SETTINGS[args.size],
             Path(workdir),
             lambda text: print(text, file=sys.stderr, flush=True),
-            tuple(args.only),
+            args.only,
         )
     print(write(result, args.output))
     return 0 if not result.invalid else 1

@@ -262,7 +262,7 @@ async def _reconcile(scope: Scope, session: Session) -> None:
         await session.load()
         session.clear()
         session.update(data)
-    scope["session"] = session
+    scope["session"] = cast("Any", session)  # the handle again, a mapping like the dict Litestar types
 
 
 def _as_dict(value: Any, scope: Scope) -> dict[str, Any]:
