@@ -64,10 +64,18 @@ async def set_then_stream(session: Session, query: dict[str, str], body: bytes) 
     return Reply(body=["chunk-1", "chunk-2"], stream=True)
 
 
+#: Gates a test hands to ``/slow`` by name: the handler runs one (in a thread) after it has
+#: loaded the session, so a test decides exactly when each overlapping request goes on to save.
+GATES: dict[str, Callable[[], object]] = {}
+
+
 async def slow_set(session: Session, query: dict[str, str], body: bytes) -> Reply:
     # Loaded before the wait, saved after: overlapping calls race on the same stored session.
     _ = dict(session)
-    await asyncio.sleep(float(query.get("delay", "0.3")))
+    if "gate" in query:
+        await asyncio.to_thread(GATES[query["gate"]])
+    else:
+        await asyncio.sleep(float(query.get("delay", "0.3")))
     session[query["key"]] = query.get("value", "")
     return Reply(body={"ok": True})
 
