@@ -31,7 +31,8 @@ from jamsession._errors import (
 from jamsession._handles import session_handle
 from jamsession._hooks import hookimpl, register_plugin
 from jamsession._ids import default_id_factory
-from jamsession._record import RecordBatch, RecordSessionModule, SessionInfo, StoredSession
+from jamsession._options import Option, options_of
+from jamsession._record import RecordBatch, RecordOptions, RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
     installed_plugins,
@@ -60,12 +61,14 @@ __all__ = [
     "JamSessionNotFound",
     "JsonEncoder",
     "MigrationConflictError",
+    "Option",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",
     "PluginNotFoundError",
     "PluginTypeError",
     "RecordBatch",
+    "RecordOptions",
     "RecordSessionModule",
     "SecretInput",
     "SerializationError",
@@ -85,6 +88,7 @@ __all__ = [
     "load_backend",
     "load_serializer",
     "open",
+    "options_of",
     "register_backend",
     "register_plugin",
     "register_serializer",

@@ -14,12 +14,27 @@ from jamsession._errors import JamSessionError
 from jamsession._scaffold import new_plugin
 
 if TYPE_CHECKING:
+    from jamsession._config import Plan
     from jamsession._migrate import MigrationReport
     from jamsession._progress import ProgressBar
     from jamsession._rekey import RekeyReport
     from jamsession._stats import StoreStats
 
-_CONFIG = click.argument("config", type=click.Path(exists=True, dir_okay=False), envvar="JAMSESSION_CONFIG")
+#: Said by every command that reads a store's configuration and was given none.
+NO_CONFIG = (
+    "give CONFIG, the TOML file that describes the store (see `jamsession check --help`), "
+    "or set JAMSESSION_CONFIG to its path"
+)
+#: Why `jamsession gc` (or any command run in a process of its own) cannot reach a memory store.
+PER_PROCESS = (
+    "{backend} keeps sessions in each process's own memory: every web worker has its own sessions, "
+    "and a command run in a process of its own sees none of them; use sqlite, mongodb or redis to "
+    "share sessions between processes"
+)
+
+_CONFIG = click.argument(
+    "config", type=click.Path(dir_okay=False), envvar="JAMSESSION_CONFIG", required=False
+)
 
 
 class PluginCommands(click.Group):
@@ -87,24 +102,39 @@ def keygen() -> None:
 
 @cli.command()
 @_CONFIG
-def check(config: str) -> None:
-    """Build the store CONFIG describes and round-trip one session through it."""
-    report = _run(_check(config))
-    for line in report:
+def check(config: str | None) -> None:
+    """Build the store CONFIG describes and round-trip one session through it.
+
+    CONFIG defaults to $JAMSESSION_CONFIG.
+    """
+    plan = _plan(config)
+    for line in _run(_check(plan)):
         click.echo(line)
 
 
 @cli.command()
 @_CONFIG
-def gc(config: str) -> None:
-    """Purge expired sessions from the store CONFIG describes, in batches, with progress."""
-    removed = _run(_gc(config))
+def gc(config: str | None) -> None:
+    """Purge expired sessions from the store CONFIG describes, in batches, with progress.
+
+    CONFIG defaults to $JAMSESSION_CONFIG.
+    """
+    plan = _plan(config)
+    if plan.cls.process_local:
+        raise click.ClickException(
+            "nothing to purge: "
+            + PER_PROCESS.format(backend=f"backend {plan.backend!r}")
+            + "; each process removes its own expired sessions as it writes"
+        )
+    removed = _run(_gc(plan))
     click.echo(f"purged {removed} expired session(s)")
+    for line in _where(plan):
+        click.echo(line)
 
 
 @cli.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Count what would be copied; write nothing.")
 @click.option("--update", is_flag=True, help="Copy again what an earlier run copied and the source changed.")
 @click.option("--no-verify", "verify", flag_value=False, default=True, help="Skip the final count and check.")
@@ -115,7 +145,8 @@ def migrate(source: str, target: str, dry_run: bool, update: bool, verify: bool)
     target allows. Resumable: run it again after an interruption and it copies
     only what is missing. Progress goes to stderr, the report to stdout.
     """
-    report: MigrationReport = _run(_migrate(source, target, dry_run=dry_run, update=update, verify=verify))
+    plans = (_shared_plan(source, "nothing to migrate from"), _shared_plan(target, "nothing to migrate to"))
+    report: MigrationReport = _run(_migrate(*plans, dry_run=dry_run, update=update, verify=verify))
     verb = "would copy" if dry_run else "copied"
     lines = [
         f"sessions read:    {report.scanned:,} ({report.expired:,} expired, left behind)",
@@ -151,13 +182,13 @@ def migrate(source: str, target: str, dry_run: bool, update: bool, verify: bool)
 
 @cli.command()
 @_CONFIG
-def rekey(config: str) -> None:
+def rekey(config: str | None) -> None:
     """Re-encrypt every session's data under the newest key of session_aes_secret, in place.
 
     Safe while the app serves: a session the app changes meanwhile is read
     again, never overwritten. Tokens are untouched.
     """
-    report: RekeyReport = _run(_rekey(config))
+    report: RekeyReport = _run(_rekey(_shared_plan(config, "nothing to re-encrypt")))
     click.echo(f"sessions read:    {report.scanned:,} ({report.expired:,} expired, left as they are)")
     click.echo(f"re-encrypted:     {report.rekeyed:,}")
     click.echo(f"already newest:   {report.current:,}")
@@ -183,12 +214,12 @@ def rekey(config: str) -> None:
 @click.option(
     "--top", default=10, show_default=True, type=click.IntRange(min=0), help="Session keys to list."
 )
-def stats(config: str, as_json: bool, top: int) -> None:
+def stats(config: str | None, as_json: bool, top: int) -> None:
     """Count the sessions of the store CONFIG describes: live, expired, top session keys, ages.
 
     Read-only; prints counts and session keys, never a token or session data.
     """
-    found: StoreStats = _run(_stats(config, top))
+    found: StoreStats = _run(_stats(_shared_plan(config, "nothing to count"), top))
     if as_json:
         document = dataclasses.asdict(found)
         document["top_keys"] = [{"session_key": key, "sessions": count} for key, count in found.top_keys]
@@ -211,15 +242,56 @@ def stats(config: str, as_json: bool, top: int) -> None:
 
 
 @cli.command()
+@click.argument("backend")
+def options(backend: str) -> None:
+    """List the options BACKEND takes: type, default, environment variable and meaning."""
+    from jamsession._options import options_of
+    from jamsession._registry import load_backend
+
+    cls = _guard(load_backend, backend)
+    rows = [("OPTION", "TYPE", "DEFAULT", "VARIABLE", "MEANING")] + [
+        (
+            option.name,
+            option.type_text(),
+            option.default_text(),
+            " or ".join(option.variables) or "(code only)",
+            option.help,
+        )
+        for option in options_of(cls).values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        click.echo("  ".join([*cells, row[4]]).rstrip())
+
+
+@cli.command()
 @click.option("--backend", help="Backend to run on (default: sqlite when installed, else memory).")
 @click.option(
     "--path", type=click.Path(dir_okay=False), help="SQLite file for the demo (default: temporary)."
 )
-def demo(backend: str | None, path: str | None) -> None:
+@click.option("--url", help="Connection string of a server backend (mongodb://..., redis://...).")
+@click.option(
+    "--option",
+    "-o",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Any other option of the backend, read as its environment variable would be; repeatable.",
+)
+def demo(backend: str | None, path: str | None, url: str | None, settings: tuple[str, ...]) -> None:
     """Walk through login, read, privilege change and log-out-everywhere."""
     from jamsession._demo import run_demo
 
-    _run(run_demo(click.echo, backend=backend, path=path))
+    texts = {}
+    for setting in settings:
+        name, equals, value = setting.partition("=")
+        if not equals or not name.strip():
+            raise click.BadParameter(f"{setting!r} is not NAME=VALUE", param_hint="--option")
+        texts[name.strip()] = value
+    if url is not None:
+        texts["url"] = url
+    _run(run_demo(click.echo, backend=backend, path=path, texts=texts))
 
 
 def main() -> None:
@@ -229,10 +301,7 @@ def main() -> None:
 
 def _run(coroutine: Any) -> Any:
     try:
-        return asyncio.run(coroutine)
-    except JamSessionError as exc:
-        # Typed errors already say what is wrong and how to fix it.
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        return _guard(asyncio.run, coroutine)
     except KeyboardInterrupt:
         # asyncio.run cancelled the command between two storage operations,
         # each atomic: the store is whole, and the same command goes on from there.
@@ -240,43 +309,42 @@ def _run(coroutine: Any) -> Any:
         sys.exit(130)
 
 
-def _progress_bar() -> ProgressBar:
-    from jamsession._progress import ProgressBar
-
-    # On stderr, so that stdout holds the report alone (and --json stays JSON).
-    return ProgressBar(sys.stderr)
-
-
-async def _migrate(source: str, target: str, *, dry_run: bool, update: bool, verify: bool) -> MigrationReport:
-    from jamsession._config import from_config
-    from jamsession._migrate import migrate
-
-    async with from_config(source) as reading, from_config(target) as writing:
-        return await migrate(
-            reading, writing, dry_run=dry_run, update=update, verify=verify, progress=_progress_bar()
-        )
+def _guard(function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except JamSessionError as exc:
+        # Typed errors already say what is wrong and how to fix it.
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
 
-async def _rekey(config: str) -> RekeyReport:
-    from jamsession._config import from_config
-    from jamsession._rekey import rekey
+def _plan(config: str | None) -> Plan:
+    """What CONFIG describes, resolved but not built; a missing CONFIG names both ways to give it."""
+    from jamsession._config import plan_config
 
-    async with from_config(config) as store:
-        return await rekey(store, progress=_progress_bar())
-
-
-async def _stats(config: str, top: int) -> StoreStats:
-    from jamsession._config import from_config
-    from jamsession._stats import store_stats
-
-    async with from_config(config) as store:
-        return await store_stats(store, top=top, progress=_progress_bar())
+    if not config:
+        raise click.UsageError(NO_CONFIG)
+    plan: Plan = _guard(plan_config, config, {})
+    return plan
 
 
-async def _check(config: str) -> list[str]:
-    from jamsession._config import from_config
+def _shared_plan(config: str | None, refusal: str) -> Plan:
+    """Like :func:`_plan`, refusing a store that lives in one process's memory: this one's is empty."""
+    plan = _plan(config)
+    if plan.cls.process_local:
+        raise click.ClickException(f"{refusal}: " + PER_PROCESS.format(backend=f"backend {plan.backend!r}"))
+    return plan
 
-    async with from_config(config) as store:
+
+def _where(plan: Plan) -> list[str]:
+    """Where the store keeps sessions: its files, resolved, or that it is this process's memory."""
+    lines = [f"{name + ':':<11} {value}" for name, value in plan.paths().items()]
+    if plan.cls.process_local:
+        lines.append("note:       " + PER_PROCESS.format(backend=f"backend {plan.backend!r}"))
+    return lines
+
+
+async def _check(plan: Plan) -> list[str]:
+    async with plan.build() as store:
         session_id = await store.create("jamsession-check", {"check": True})
         ok = await store.get(session_id) == {"check": True}
         await store.update(session_id, {"check": "updated"})
@@ -287,6 +355,7 @@ async def _check(config: str) -> list[str]:
         serializer = store.serializer if isinstance(store.serializer, type) else type(store.serializer)
         lines = [
             f"backend:    {type(store).__module__}:{type(store).__qualname__}",
+            *_where(plan),
             f"serializer: {serializer.__module__}:{serializer.__qualname__}",
             f"crypt:      {'on' if store.is_session_crypt else 'off'} (token length {len(session_id)})",
             f"round trip: {'ok' if ok else 'FAILED'} (create, get, update, rework, delete)",
@@ -296,12 +365,43 @@ async def _check(config: str) -> list[str]:
     return lines
 
 
-async def _gc(config: str) -> int:
-    from jamsession._config import from_config
+async def _gc(plan: Plan) -> int:
     from jamsession._purge import purge
 
-    async with from_config(config) as store:
+    async with plan.build() as store:
         return await purge(store, progress=_progress_bar())
+
+
+def _progress_bar() -> ProgressBar:
+    from jamsession._progress import ProgressBar
+
+    # On stderr, so that stdout holds the report alone (and --json stays JSON).
+    return ProgressBar(sys.stderr)
+
+
+async def _migrate(
+    source: Plan, target: Plan, *, dry_run: bool, update: bool, verify: bool
+) -> MigrationReport:
+    from jamsession._migrate import migrate
+
+    async with source.build() as reading, target.build() as writing:
+        return await migrate(
+            reading, writing, dry_run=dry_run, update=update, verify=verify, progress=_progress_bar()
+        )
+
+
+async def _rekey(plan: Plan) -> RekeyReport:
+    from jamsession._rekey import rekey
+
+    async with plan.build() as store:
+        return await rekey(store, progress=_progress_bar())
+
+
+async def _stats(plan: Plan, top: int) -> StoreStats:
+    from jamsession._stats import store_stats
+
+    async with plan.build() as store:
+        return await store_stats(store, top=top, progress=_progress_bar())
 
 
 if __name__ == "__main__":  # pragma: no cover
