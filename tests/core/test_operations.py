@@ -432,3 +432,15 @@ def test_the_progress_off_a_terminal_is_a_quiet_line_now_and_then() -> None:
     clock.now += 0.5
     bar.finish()
     assert ["gc 1,000 100/s", "gc: 1,000 done in 10.5 s (95/s)"] == stream.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("command", ["stats", "rekey", "migrate"])
+def test_a_store_in_one_process_memory_is_refused_by_the_commands(command: str, tmp_path: Path) -> None:
+    memory = tmp_path / "memory.toml"
+    memory.write_text('backend = "memory"\n')
+    other = _config(tmp_path / "b.toml", tmp_path / "b.db")
+    arguments = [command, str(memory)] + ([str(other)] if command == "migrate" else [])
+    result = CliRunner().invoke(cli, arguments)
+    assert 1 == result.exit_code
+    assert "keeps sessions in each process's own memory" in result.output
+    assert "Traceback" not in result.output
