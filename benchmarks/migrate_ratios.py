@@ -27,6 +27,7 @@ import json
 import shutil
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -110,8 +111,9 @@ async def fresh_target(kind: str, workdir: Path, redis_url: str | None) -> Async
         else:
             import redis.asyncio as redis
 
-            client = redis.Redis.from_url(str(redis_url))
-            await client.flushdb()
+            # ASYNC: the server frees a million keys in the background, answering at once.
+            client = redis.Redis.from_url(str(redis_url), socket_timeout=60)
+            await client.flushdb(asynchronous=True)
             await client.aclose()
 
 
@@ -135,6 +137,7 @@ async def measure_target(
     for _ in range(rounds):
         async with fresh_target(kind, workdir, redis_url) as target:
             insert_rate = count / await bulk_insert(target, count)
+        print(f"{kind}: bulk insert of {count:,}: {insert_rate:,.0f}/s", file=sys.stderr)
         async with fresh_target(kind, workdir, redis_url) as target:
             migrate_rate = count / await timed_migrate(source, target, count)
             if rerun:
@@ -143,6 +146,8 @@ async def measure_target(
                 rerun_seconds = time.perf_counter() - started
                 if verified.verification is None or not verified.verification.ok:
                     raise SystemExit("the verification failed: the benchmark is void")
+        # As it goes, so a long run that fails later still told what it measured.
+        print(f"{kind}: migrate of {count:,}: {migrate_rate:,.0f}/s", file=sys.stderr)
         insert_rates.append(insert_rate)
         migrate_rates.append(migrate_rate)
         ratios.append(migrate_rate / insert_rate)
