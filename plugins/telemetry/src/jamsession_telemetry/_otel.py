@@ -1,0 +1,160 @@
+"""OpenTelemetry: a span per store operation and the database-client metrics, by the semantic conventions.
+
+Only the OpenTelemetry API is used: with no SDK configured, every call is
+the API's no-op. Attribute names follow the database-client conventions
+(``db.system.name``, ``db.operation.name``, ``error.type``); the figures
+that have no convention are named ``jamsession.*``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from opentelemetry import metrics, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from jamsession_telemetry._version import __version__
+
+#: The instrumentation scope's name.
+SCOPE = "jamsession_telemetry"
+#: Seconds: a memory store answers in microseconds, a remote database in milliseconds.
+DURATION_BUCKETS = (
+    0.00001,
+    0.000025,
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+#: The target in a span's name, ``{db.operation.name} {target}``: what a store holds.
+TARGET = "sessions"
+
+
+class OpenTelemetrySink:
+    """Spans, a histogram and counters through the given providers, or the global ones."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider=tracer_provider)
+        meter = metrics.get_meter(SCOPE, __version__, meter_provider=meter_provider)
+        self.duration = meter.create_histogram(
+            "db.client.operation.duration",
+            unit="s",
+            description="Duration of session store operations.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.created = meter.create_counter(
+            "jamsession.sessions.created", unit="{session}", description="Sessions created."
+        )
+        self.reworked = meter.create_counter(
+            "jamsession.sessions.reworked", unit="{session}", description="Sessions moved to a fresh ID."
+        )
+        self.deleted = meter.create_counter(
+            "jamsession.sessions.deleted",
+            unit="{session}",
+            description="Deletions of well-formed session IDs (of live sessions or not).",
+        )
+        self.cleared = meter.create_counter(
+            "jamsession.session_keys.cleared",
+            unit="{key}",
+            description="Session keys whose every session was ended (log out everywhere).",
+        )
+        self.not_found = meter.create_counter(
+            "jamsession.sessions.not_found",
+            unit="{operation}",
+            description="Operations that found no live session (expired, deleted, unknown, rejected token).",
+        )
+        self.rejected = meter.create_counter(
+            "jamsession.tokens.rejected",
+            unit="{token}",
+            description="Session tokens turned away, by reason (malformed, tampered).",
+        )
+        self.http_loaded = meter.create_counter(
+            "jamsession.http.sessions.loaded",
+            unit="{request}",
+            description="Requests whose session cookie was looked up, by outcome (found, not_found).",
+        )
+        self.http_saved = meter.create_counter(
+            "jamsession.http.sessions.saved",
+            unit="{request}",
+            description="Responses that saved their session, by outcome (created, updated).",
+        )
+
+    def operation(
+        self, backend: str, operation: str, duration: float, outcome: str, error: BaseException | None
+    ) -> None:
+        attributes: dict[str, str] = {"db.system.name": backend, "db.operation.name": operation}
+        if outcome == "error" and error is not None:
+            # The type only: an exception's message may quote what the caller passed.
+            attributes["error.type"] = _qualified_type(error)
+        end = time.time_ns()
+        span = self.tracer.start_span(
+            f"{operation} {TARGET}",
+            kind=SpanKind.CLIENT,
+            attributes={**attributes, "jamsession.outcome": outcome},
+            start_time=end - int(duration * 1e9),
+        )
+        if "error.type" in attributes:
+            span.set_status(Status(StatusCode.ERROR))
+        span.end(end_time=end)
+        self.duration.record(duration, attributes)
+        if outcome == "miss":
+            self.not_found.add(1, {"db.system.name": backend, "db.operation.name": operation})
+
+    def session_created(self, backend: str, fingerprint: str) -> None:
+        self.created.add(1, {"db.system.name": backend})
+        _event("jamsession.session.created", {"jamsession.session.fingerprint": fingerprint})
+
+    def session_reworked(self, backend: str, old_fingerprint: str, new_fingerprint: str) -> None:
+        self.reworked.add(1, {"db.system.name": backend})
+        _event(
+            "jamsession.session.reworked",
+            {
+                "jamsession.session.previous_fingerprint": old_fingerprint,
+                "jamsession.session.fingerprint": new_fingerprint,
+            },
+        )
+
+    def session_deleted(self, backend: str, fingerprint: str) -> None:
+        self.deleted.add(1, {"db.system.name": backend})
+        _event("jamsession.session.deleted", {"jamsession.session.fingerprint": fingerprint})
+
+    def sessions_cleared(self, backend: str) -> None:
+        self.cleared.add(1, {"db.system.name": backend})
+
+    def token_rejected(self, backend: str, reason: str) -> None:
+        self.rejected.add(1, {"db.system.name": backend, "jamsession.rejection.reason": reason})
+
+    def http_session_loaded(self, backend: str, outcome: str) -> None:
+        self.http_loaded.add(1, {"db.system.name": backend, "jamsession.outcome": outcome})
+
+    def http_session_saved(self, backend: str, outcome: str) -> None:
+        self.http_saved.add(1, {"db.system.name": backend, "jamsession.outcome": outcome})
+
+
+def _event(name: str, attributes: dict[str, str]) -> None:
+    """An event on the caller's current span (a request's, say), tying it to a session by fingerprint."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event(name, attributes)
+
+
+def _qualified_type(error: BaseException) -> str:
+    cls = type(error)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
