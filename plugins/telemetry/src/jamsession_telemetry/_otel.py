@@ -9,6 +9,7 @@ that have no convention are named ``jamsession.*``.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -43,6 +44,22 @@ DURATION_BUCKETS = (
 TARGET = "sessions"
 
 
+@dataclass(frozen=True, slots=True)
+class _Labels:
+    """The attributes of one kind of operation, made once: an operation records them as they are."""
+
+    span_name: str
+    span: dict[str, str]
+    metric: dict[str, str]
+    operation: dict[str, str]
+
+    @classmethod
+    def of(cls, backend: str, operation: str, outcome: str, error_type: str | None) -> _Labels:
+        names = {"db.system.name": backend, "db.operation.name": operation}
+        metric = names if error_type is None else {**names, "error.type": error_type}
+        return cls(f"{operation} {TARGET}", {**metric, "jamsession.outcome": outcome}, metric, names)
+
+
 class OpenTelemetrySink:
     """Spans, a histogram and counters through the given providers, or the global ones."""
 
@@ -51,6 +68,7 @@ class OpenTelemetrySink:
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
+        self._labels: dict[tuple[str, str, str, str | None], _Labels] = {}
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -99,23 +117,25 @@ class OpenTelemetrySink:
     def operation(
         self, backend: str, operation: str, duration: float, outcome: str, error: BaseException | None
     ) -> None:
-        attributes: dict[str, str] = {"db.system.name": backend, "db.operation.name": operation}
-        if outcome == "error" and error is not None:
-            # The type only: an exception's message may quote what the caller passed.
-            attributes["error.type"] = _qualified_type(error)
+        # The type only: an exception's message may quote what the caller passed.
+        error_type = _qualified_type(error) if outcome == "error" and error is not None else None
+        key = (backend, operation, outcome, error_type)
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = self._labels[key] = _Labels.of(*key)
         end = time.time_ns()
         span = self.tracer.start_span(
-            f"{operation} {TARGET}",
+            labels.span_name,
             kind=SpanKind.CLIENT,
-            attributes={**attributes, "jamsession.outcome": outcome},
+            attributes=labels.span,
             start_time=end - int(duration * 1e9),
         )
-        if "error.type" in attributes:
+        if error_type is not None:
             span.set_status(Status(StatusCode.ERROR))
         span.end(end_time=end)
-        self.duration.record(duration, attributes)
+        self.duration.record(duration, labels.metric)
         if outcome == "miss":
-            self.not_found.add(1, {"db.system.name": backend, "db.operation.name": operation})
+            self.not_found.add(1, labels.operation)
 
     def session_created(self, backend: str, fingerprint: str) -> None:
         self.created.add(1, {"db.system.name": backend})

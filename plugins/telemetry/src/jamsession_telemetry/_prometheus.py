@@ -7,8 +7,8 @@ and reasons, never anything about a session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from jamsession_telemetry._otel import DURATION_BUCKETS
 
@@ -29,6 +29,8 @@ class PrometheusSink:
     rejected: Counter
     http_loaded: Counter
     http_saved: Counter
+    #: The histogram's child per label values, looked up once.
+    _durations: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     @classmethod
     def on(cls, registry: CollectorRegistry | None = None) -> PrometheusSink:
@@ -92,7 +94,12 @@ class PrometheusSink:
     def operation(
         self, backend: str, operation: str, duration: float, outcome: str, error: BaseException | None
     ) -> None:
-        self.duration.labels(backend, operation, outcome).observe(duration)
+        child = self._durations.get((backend, operation, outcome))
+        if child is None:
+            child = self._durations[backend, operation, outcome] = self.duration.labels(
+                backend, operation, outcome
+            )
+        child.observe(duration)
         if outcome == "miss":
             self.not_found.labels(backend, operation).inc()
 
