@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -262,3 +265,40 @@ def test_a_plugin_built_in_code_checks_its_exporters() -> None:
     with pytest.raises(jamsession.ConfigError, match="unknown telemetry exporter 'statsd'"):
         TelemetryPlugin(["otel", "statsd"])
     assert frozenset({"otel", "prometheus"}) == TelemetryPlugin("otel,prometheus").exporters
+
+
+APP = """
+import asyncio
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import jamsession
+
+# The application's own OpenTelemetry set-up; it knows nothing of jamsession-telemetry.
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(provider)
+
+
+async def main():
+    async with jamsession.open("memory") as store:
+        await store.get(await store.create("alice", {}))
+
+
+asyncio.run(main())
+print(",".join(span.name for span in spans.get_finished_spans()))
+"""
+
+
+@pytest.mark.parametrize(("value", "expected"), [("otel", "create sessions,get sessions"), ("", "")])
+def test_an_app_gets_spans_by_setting_the_variable(value: str, expected: str) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
+    environment["JAMSESSION_TELEMETRY"] = value
+    result = subprocess.run(
+        [sys.executable, "-c", APP], capture_output=True, text=True, env=environment, check=True, timeout=120
+    )
+    assert expected == result.stdout.strip()
