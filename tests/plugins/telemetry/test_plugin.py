@@ -302,3 +302,17 @@ def test_an_app_gets_spans_by_setting_the_variable(value: str, expected: str) ->
         [sys.executable, "-c", APP], capture_output=True, text=True, env=environment, check=True, timeout=120
     )
     assert expected == result.stdout.strip()
+
+
+def test_off_it_imports_neither_opentelemetry_nor_prometheus_client() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
+    code = (
+        "import sys, jamsession\n"
+        "jamsession.open('memory')\n"
+        "assert 'jamsession_telemetry' in sys.modules\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True, timeout=120
+    )
+    assert "[]" == result.stdout.strip()

@@ -4,12 +4,12 @@ Install ``jamsession-telemetry`` and set ``JAMSESSION_TELEMETRY=otel``,
 ``prometheus`` or ``otel,prometheus``: every store the process builds then
 reports a span per operation, the ``db.client.operation.duration`` histogram
 and session and token counters. Unset or ``off``, the plugin implements no
-hook and stores pay nothing for it.
+hook and stores pay nothing for it; OpenTelemetry and ``prometheus_client``
+are imported only for the exporters that are on.
 """
 
-from jamsession_telemetry._otel import DURATION_BUCKETS, SCOPE
 from jamsession_telemetry._plugin import TelemetryOff, TelemetryPlugin, from_environment
-from jamsession_telemetry._settings import ENV_VARIABLE, EXPORTERS
+from jamsession_telemetry._settings import DURATION_BUCKETS, ENV_VARIABLE, EXPORTERS, SCOPE
 from jamsession_telemetry._version import __version__
 
 __all__ = [

@@ -14,32 +14,9 @@ from dataclasses import dataclass
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from jamsession_telemetry._settings import DURATION_BUCKETS, SCOPE
 from jamsession_telemetry._version import __version__
 
-#: The instrumentation scope's name.
-SCOPE = "jamsession_telemetry"
-#: Seconds: a memory store answers in microseconds, a remote database in milliseconds.
-DURATION_BUCKETS = (
-    0.00001,
-    0.000025,
-    0.00005,
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)
 #: The target in a span's name, ``{db.operation.name} {target}``: what a store holds.
 TARGET = "sessions"
 

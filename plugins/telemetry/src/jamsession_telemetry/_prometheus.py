@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jamsession_telemetry._otel import DURATION_BUCKETS
+from jamsession_telemetry._settings import DURATION_BUCKETS
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram

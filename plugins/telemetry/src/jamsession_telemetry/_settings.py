@@ -13,6 +13,31 @@ ENV_VARIABLE = "JAMSESSION_TELEMETRY"
 #: What can be turned on.
 EXPORTERS = ("otel", "prometheus")
 
+#: The instrumentation scope's name.
+SCOPE = "jamsession_telemetry"
+#: Seconds: a memory store answers in microseconds, a remote database in milliseconds.
+DURATION_BUCKETS = (
+    0.00001,
+    0.000025,
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
 _OFF = frozenset({"", "off", "none", "0", "false", "no"})
 
 
