@@ -316,3 +316,21 @@ def test_off_it_imports_neither_opentelemetry_nor_prometheus_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True, timeout=120
     )
     assert "[]" == result.stdout.strip()
+
+
+def test_the_command_line_names_a_mistyped_variable_without_a_traceback() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
+    environment["JAMSESSION_TELEMETRY"] = "bogus"
+    result = subprocess.run(
+        [sys.executable, "-m", "jamsession._cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=120,
+    )
+    assert 1 == result.returncode
+    assert (
+        "Error: ConfigError: environment variable JAMSESSION_TELEMETRY='bogus': unknown telemetry exporter "
+        "'bogus'; use a comma-separated list of otel, prometheus (or all, or off)\n"
+    ) == result.stderr
