@@ -31,6 +31,7 @@ from jamsession._ids import default_id_factory
 from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
+    backend_name,
     installed_plugins,
     load_backend,
     load_serializer,
@@ -70,6 +71,7 @@ __all__ = [
     "StoredSession",
     "UnsupportedTypeError",
     "__version__",
+    "backend_name",
     "default_id_factory",
     "from_config",
     "generate_key",

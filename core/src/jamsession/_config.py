@@ -29,8 +29,8 @@ ENV_ALIASES = {
     "JAMSESSION_AES_SECRET": "session_aes_secret",
     "JAMSESSION_CRYPT": "is_session_crypt",
 }
-#: Read by the command line, not by the loader.
-ENV_IGNORED = frozenset({"JAMSESSION_CONFIG"})
+#: Read by the command line or by a plugin (jamsession-telemetry), not by the loader.
+ENV_IGNORED = frozenset({"JAMSESSION_CONFIG", "JAMSESSION_TELEMETRY"})
 #: Variables under these prefixes belong to the test suites and the benchmarks, never to a store.
 ENV_TEST_PREFIXES = ("JAMSESSION_TEST_", "JAMSESSION_BENCH_")
 

@@ -10,15 +10,19 @@ a store only wraps the methods whose events somebody observes (see
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from jamsession._crypto import KeyRing, b64decode
 from jamsession._entry_points import published
-from jamsession._errors import PluginTypeError
+from jamsession._errors import ConfigError, InvalidSessionToken, JamSessionNotFound, PluginTypeError
 from jamsession._handles import session_handle as fingerprint
+from jamsession._ids import MAX_TOKEN_LENGTH
 
 if TYPE_CHECKING:
     import click
@@ -32,6 +36,28 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 _logger = logging.getLogger("jamsession")
+
+#: The store methods the ``jamsession_store_operation`` hook times, where a store has them.
+OPERATIONS = (
+    "create",
+    "get",
+    "update",
+    "delete",
+    "rework",
+    "clear",
+    "list_sessions",
+    "purge_expired",
+    "load",
+    "patch",
+    "revoke",
+)
+#: Outcomes of a store operation.
+OUTCOME_OK = "ok"
+OUTCOME_MISS = "miss"
+OUTCOME_ERROR = "error"
+#: Reasons a client's token is turned away.
+REJECTED_MALFORMED = "malformed"
+REJECTED_TAMPERED = "tampered"
 
 
 class HookSpecs:
@@ -83,6 +109,93 @@ class HookSpecs:
         .. versionadded:: 0.1
         """
 
+    @hookspec
+    def jamsession_store_operation(  # noqa: PLR0917 - pluggy passes hook arguments by name
+        self,
+        store: BaseAsyncSessionModule,
+        operation: str,
+        backend: str,
+        duration: float,
+        outcome: str,
+        error: BaseException | None,
+    ) -> None:
+        """A store operation finished; called once per call, after it returned or raised.
+
+        ``operation`` is the method's name (``"get"``, ``"create"``, ... see
+        :data:`OPERATIONS`), ``backend`` the name the backend is installed
+        under (``"memory"``, ``"sqlite"``; the class name for a backend that
+        is not installed), ``duration`` the seconds the call took, measured
+        with :func:`time.perf_counter`.
+
+        ``outcome`` is ``"ok"``; ``"miss"`` when the call found no live session
+        (``get`` gave ``None``, ``update`` or ``rework`` raised
+        :class:`~jamsession.JamSessionNotFound`); or ``"error"`` when it raised
+        anything else. ``error`` is the exception the caller got, if any: its
+        message may quote what the caller passed, so record its type only.
+
+        A store times its methods only when some plugin implements this hook,
+        deciding once, when it is built::
+
+            from jamsession import hookimpl
+
+            @hookimpl
+            def jamsession_store_operation(store, operation, backend, duration, outcome, error):
+                DURATIONS.labels(backend, operation, outcome).observe(duration)
+
+        .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_token_rejected(self, store: BaseAsyncSessionModule, reason: str) -> None:
+        """A client's session token was turned away as not one of this store's.
+
+        ``reason`` is ``"malformed"`` (not a string, empty, too long, not
+        printable ASCII or not URL-safe base64, not shaped like a ciphertext)
+        or ``"tampered"`` (shaped like one but failing authentication under
+        every key: altered, or sealed under a key the store does not hold;
+        AES-GCM cannot tell these two apart). A well-formed token of a session
+        that expired or was deleted is no rejection: the operation's outcome
+        is ``"miss"``. The token itself is never passed on.
+
+        Called once per operation that decodes a bad token; a store checks
+        tokens this way only when some plugin implements this hook::
+
+            @hookimpl
+            def jamsession_token_rejected(store, reason):
+                REJECTED.labels(reason).inc()
+
+        .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_http_session_loaded(self, store: BaseAsyncSessionModule, outcome: str) -> None:
+        """The web layer looked up the session of a request that carried a session cookie.
+
+        ``outcome`` is ``"found"`` or ``"not_found"`` (the cookie named no live
+        session: expired, revoked, foreign or tampered). Called by the web
+        integration (``jamsession-web``) once per such request, after the
+        store's own ``jamsession_store_operation``; it asks whether any plugin
+        implements this hook once, when it is set up, and makes no call otherwise::
+
+            @hookimpl
+            def jamsession_http_session_loaded(store, outcome):
+                LOADED.labels(outcome).inc()
+
+        .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_http_session_saved(self, store: BaseAsyncSessionModule, outcome: str) -> None:
+        """The web layer saved a request's changed session, at the start of the response.
+
+        ``outcome`` is ``"created"`` (a new session, with a new cookie) or
+        ``"updated"`` (the request's session, changed). Called by the web
+        integration (``jamsession-web``) under the same rules as
+        :meth:`jamsession_http_session_loaded`.
+
+        .. versionadded:: 0.1
+        """
+
 
 _manager: pluggy.PluginManager | None = None
 
@@ -100,6 +213,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
         for entry_point in published("plugin"):
             try:
                 plugin = entry_point.load()
+            except ConfigError:
+                raise  # the user's settings for an installed plugin are wrong: say so at start-up
             except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
                 _logger.warning(
                     "skipping jamsession plugin %r: import failed (%s: %s)",
@@ -136,16 +251,16 @@ def register_plugin(plugin: object) -> None:
         raise PluginTypeError(f"{plugin!r} is not a valid jamsession hook plugin: {exc}", obj=plugin) from exc
 
 
-def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
+def observe_lifecycle(store: BaseAsyncSessionModule, name_backend: Callable[[type], str]) -> None:
     """Wrap the store's methods whose lifecycle events some plugin implements.
 
     Called once per store when it is built; a method no plugin observes is
     left untouched, so it pays nothing for the hook system.
     """
     hook = get_plugin_manager().hook
-
-    def resolve(token: str) -> str | None:
-        return store._resolve_session_id(token)
+    observe_operations(store, name_backend)
+    # Bound now: the lifecycle's own look-ups are not tokens a client sent (see observe_token_rejections).
+    resolve = store._resolve_session_id
 
     def wrap(name: str, after: Callable[..., None]) -> None:
         method: Callable[..., Awaitable[Any]] = getattr(store, name)
@@ -207,3 +322,96 @@ def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
             hook.jamsession_sessions_cleared(store=store, session_key=session_key)
 
         wrap("clear", cleared)
+
+    observe_token_rejections(store)
+
+
+def observe_operations(store: BaseAsyncSessionModule, name_backend: Callable[[type], str]) -> None:
+    """Time the store's operations for ``jamsession_store_operation``, if some plugin implements it.
+
+    Called once per store when it is built, before the lifecycle hooks wrap
+    their methods, so a duration is the operation's alone.
+    """
+    hook = get_plugin_manager().hook.jamsession_store_operation
+    if not hook.get_hookimpls():
+        return
+    backend = name_backend(type(store))
+    for name in OPERATIONS:
+        method = getattr(store, name, None)
+        if method is not None and inspect.iscoroutinefunction(method):
+            setattr(store, name, _timed(store, name, backend, method, hook))
+
+
+def _timed(
+    store: BaseAsyncSessionModule,
+    name: str,
+    backend: str,
+    method: Callable[..., Awaitable[Any]],
+    hook: Any,
+) -> Callable[..., Awaitable[Any]]:
+    def report(started: float, outcome: str, error: BaseException | None) -> None:
+        duration = time.perf_counter() - started
+        try:
+            hook(
+                store=store, operation=name, backend=backend, duration=duration, outcome=outcome, error=error
+            )
+        except Exception as exc:  # noqa: BLE001 - an observer's failure must not change the operation's result
+            _logger.warning("a jamsession %s hook failed (%s: %s)", name, type(exc).__name__, exc)
+
+    @functools.wraps(method)
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await method(*args, **kwargs)
+        except JamSessionNotFound as exc:
+            report(started, OUTCOME_MISS, exc)
+            raise
+        except BaseException as exc:  # cancellation too: the caller's wait ended all the same
+            report(started, OUTCOME_ERROR, exc)
+            raise
+        # get/load give None, revoke gives False, when there was no such session.
+        miss = result is False or (result is None and name in ("get", "load"))
+        report(started, OUTCOME_MISS if miss else OUTCOME_OK, None)
+        return result
+
+    return timed
+
+
+def observe_token_rejections(store: BaseAsyncSessionModule) -> None:
+    """Report the tokens the store turns away to ``jamsession_token_rejected``, if some plugin implements it.
+
+    Called once per store when it is built. Only the path of a token that
+    failed to decode does more work: the reason is worked out then.
+    """
+    hook = get_plugin_manager().hook.jamsession_token_rejected
+    if not hook.get_hookimpls():
+        return
+    resolve = store._resolve_session_id
+
+    @functools.wraps(resolve)
+    def resolve_and_report(session_id: object) -> str | None:
+        raw_id = resolve(session_id)
+        if raw_id is None:
+            try:
+                hook(store=store, reason=rejection_reason(store, session_id))
+            except Exception as exc:  # noqa: BLE001 - an observer's failure must not change the answer
+                _logger.warning("a jamsession token_rejected hook failed (%s: %s)", type(exc).__name__, exc)
+        return raw_id
+
+    store._resolve_session_id = resolve_and_report  # type: ignore[method-assign]
+
+
+def rejection_reason(store: BaseAsyncSessionModule, session_id: object) -> str:
+    """Why ``store`` turns ``session_id`` away: ``"malformed"`` or ``"tampered"``.
+
+    Only meaningful for a token the store did turn away.
+    """
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_TOKEN_LENGTH:
+        return REJECTED_MALFORMED
+    if not store.is_session_crypt:
+        return REJECTED_MALFORMED  # crypt off, a raw ID is refused only for its characters
+    try:
+        blob = b64decode(session_id)
+    except InvalidSessionToken:
+        return REJECTED_MALFORMED
+    return REJECTED_TAMPERED if KeyRing.is_ciphertext(blob) else REJECTED_MALFORMED
