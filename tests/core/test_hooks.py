@@ -12,7 +12,7 @@ from tests.core.conftest import MakeDistribution
 import jamsession
 from jamsession import backend_name, hookimpl
 from jamsession._crypto import b64encode
-from jamsession._hooks import fingerprint, get_plugin_manager
+from jamsession._hooks import fingerprint
 from jamsession_memory import MemorySessions
 
 AUDIT_PLUGIN = """
@@ -377,7 +377,7 @@ def test_a_plugin_config_error_fails_at_start_up(make_distribution: MakeDistribu
         jamsession.open("memory")
 
 
-def test_the_web_hooks_reach_a_plugin() -> None:
+def test_the_web_hooks_reach_a_plugin_through_hook_caller(caplog: pytest.LogCaptureFixture) -> None:
     class Web:
         def __init__(self) -> None:
             self.seen: list[tuple[str, str]] = []
@@ -388,12 +388,98 @@ def test_the_web_hooks_reach_a_plugin() -> None:
 
         @hookimpl
         def jamsession_http_session_saved(self, store: Any, outcome: str) -> None:
-            self.seen.append(("saved", outcome))
+            raise RuntimeError("metrics are down")
 
+    assert None is jamsession.hook_caller("jamsession_http_session_loaded")
     plugin = Web()
     jamsession.register_plugin(plugin)
-    hook = get_plugin_manager().hook
+    loaded = jamsession.hook_caller("jamsession_http_session_loaded")
+    saved = jamsession.hook_caller("jamsession_http_session_saved")
+    assert loaded is not None
+    assert saved is not None
     store = MemorySessions()
-    hook.jamsession_http_session_loaded(store=store, outcome="not_found")
-    hook.jamsession_http_session_saved(store=store, outcome="created")
-    assert [("loaded", "not_found"), ("saved", "created")] == plugin.seen
+    loaded(store=store, outcome="not_found")
+    saved(store=store, outcome="created")  # a failing observer: logged, not raised
+    assert [("loaded", "not_found")] == plugin.seen
+    assert "metrics are down" in caplog.text
+
+
+def test_hook_caller_names_an_unknown_hook() -> None:
+    with pytest.raises(
+        jamsession.PluginTypeError, match="'jamsession_session_loaded' is not a jamsession hook"
+    ):
+        jamsession.hook_caller("jamsession_session_loaded")
+
+
+async def test_the_operation_hook_times_load_patch_login_and_revoke() -> None:
+    plugin = Operations()
+    jamsession.register_plugin(plugin)
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    token = await store.create("anonymous", {"cart": 1})
+    entry = await store.load(token)  # type: ignore[attr-defined]
+    await store.patch(token, {"cart": 2}, expected=entry)  # type: ignore[attr-defined]
+    user_token = await store.rework(token, session_key="alice", data={"cart": 2})  # type: ignore[call-arg]
+    assert None is await store.load(token)  # type: ignore[attr-defined]
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.patch(token, {"cart": 3})  # type: ignore[attr-defined]
+    [info] = await store.list_sessions("alice")  # type: ignore[attr-defined]
+    assert False is await store.revoke("bob", info.handle)  # type: ignore[attr-defined]
+    assert True is await store.revoke("alice", info.handle)  # type: ignore[attr-defined]
+    assert None is await store.get(user_token)
+    assert [
+        ("create", "memory", "ok", None),
+        ("load", "memory", "ok", None),
+        ("patch", "memory", "ok", None),
+        ("rework", "memory", "ok", None),
+        ("load", "memory", "miss", None),
+        ("patch", "memory", "miss", "JamSessionNotFound"),
+        ("list_sessions", "memory", "ok", None),
+        ("revoke", "memory", "miss", None),
+        ("revoke", "memory", "ok", None),
+        ("get", "memory", "miss", None),
+    ] == plugin.seen
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("crypt", [False, True], ids=["crypt off", "crypt on"])
+async def test_an_expired_session_still_stored_is_rejected_as_expired(crypt: bool) -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    store: Any = jamsession.open(
+        "memory", is_session_crypt=crypt, session_aes_secret=jamsession.generate_key(), default_ttl=60
+    )
+    store.clock = Clock()
+    expired = await store.create("alice", {"n": 1})
+    deleted = await store.create("alice", {"n": 2})
+    await store.delete(deleted)
+    store.clock.now += 61
+    assert None is await store.get(expired)
+    assert None is await store.load(expired)
+    assert ["expired"] * 2 == rejections.reasons
+    rejections.reasons.clear()
+    # Deleted: a miss that no record explains, so no rejection.
+    assert None is await store.get(deleted)
+    # The memory store reclaims expired records on a write: gone, the session reads as deleted.
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.update(expired, {"n": 3})
+    assert None is await store.get(expired)
+    assert [] == rejections.reasons
+
+
+async def test_a_live_session_or_a_rejected_token_is_not_also_reported_expired() -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    store: Any = jamsession.open(
+        "memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key(), default_ttl=60
+    )
+    token = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(token)
+    assert None is await store.get("garbage")
+    assert ["malformed"] == rejections.reasons

@@ -26,7 +26,7 @@ from jamsession._errors import (
     UnsupportedTypeError,
 )
 from jamsession._handles import session_handle
-from jamsession._hooks import hookimpl, register_plugin
+from jamsession._hooks import hook_caller, hookimpl, register_plugin
 from jamsession._ids import default_id_factory
 from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
@@ -75,6 +75,7 @@ __all__ = [
     "default_id_factory",
     "from_config",
     "generate_key",
+    "hook_caller",
     "hookimpl",
     "installed_plugins",
     "load_backend",

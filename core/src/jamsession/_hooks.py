@@ -58,6 +58,9 @@ OUTCOME_ERROR = "error"
 #: Reasons a client's token is turned away.
 REJECTED_MALFORMED = "malformed"
 REJECTED_TAMPERED = "tampered"
+REJECTED_EXPIRED = "expired"
+#: Operations whose miss is checked for an expired session when ``jamsession_token_rejected`` is observed.
+_EXPIRY_CHECKED = ("get", "load", "update", "patch", "rework")
 
 
 class HookSpecs:
@@ -147,17 +150,30 @@ class HookSpecs:
 
     @hookspec
     def jamsession_token_rejected(self, store: BaseAsyncSessionModule, reason: str) -> None:
-        """A client's session token was turned away as not one of this store's.
+        """A client's session token was turned away: not one of this store's, or its session expired.
 
-        ``reason`` is ``"malformed"`` (not a string, empty, too long, not
-        printable ASCII or not URL-safe base64, not shaped like a ciphertext)
-        or ``"tampered"`` (shaped like one but failing authentication under
-        every key: altered, or sealed under a key the store does not hold;
-        AES-GCM cannot tell these two apart). A well-formed token of a session
-        that expired or was deleted is no rejection: the operation's outcome
-        is ``"miss"``. The token itself is never passed on.
+        ``reason`` says what the core can know of why, and no more:
 
-        Called once per operation that decodes a bad token; a store checks
+        * ``"malformed"``: not a string, empty, too long; with crypt off, not
+          printable ASCII; with crypt on, not URL-safe base64 in its one
+          spelling, or too short or of another version to be a ciphertext.
+        * ``"tampered"``: shaped like a ciphertext, but failing authentication
+          under every key of the ring. That covers a token altered in any
+          bit *and* one sealed under a key the store does not hold (another
+          deployment's, or one retired too early): AES-GCM fails the same
+          way for both, and a token names no key, so "unknown key" cannot
+          be told apart from tampering. A spike of these right after a
+          deployment is a key-rotation mistake; a steady trickle is probing.
+        * ``"expired"``: an authentic token whose session's record is still
+          stored but expired. Checked only on a miss of ``get``, ``load``,
+          ``update``, ``patch`` or ``rework``, with one more look-up of the
+          record. After a purge, MongoDB's TTL monitor or Redis's own expiry
+          has removed it, an expired session reads as one that was deleted
+          or never existed: an operation ``"miss"``, no rejection.
+
+        The token itself is never passed on.
+
+        Called once per operation that turns a token away; a store checks
         tokens this way only when some plugin implements this hook::
 
             @hookimpl
@@ -249,6 +265,50 @@ def register_plugin(plugin: object) -> None:
         manager.register(plugin)
     except pluggy.PluginValidationError as exc:
         raise PluginTypeError(f"{plugin!r} is not a valid jamsession hook plugin: {exc}", obj=plugin) from exc
+
+
+def hook_caller(name: str) -> Callable[..., Any] | None:
+    """The caller of the hook ``name`` if some registered plugin implements it, else ``None``.
+
+    For code outside the core that emits events of its own (the web
+    integration calls ``jamsession_http_session_loaded`` and ``_saved``):
+    ask once, when set up, and keep the answer, so that when no plugin
+    implements the hook the only cost per event is a test for ``None``::
+
+        from jamsession import hook_caller
+
+        class Middleware:
+            def __init__(self, store):
+                self.store = store
+                self.on_loaded = hook_caller("jamsession_http_session_loaded")
+
+            async def load(self, cookie):
+                entry = await self.store.load(cookie)
+                if self.on_loaded is not None:
+                    self.on_loaded(store=self.store, outcome="found" if entry else "not_found")
+                return entry
+
+    A plugin's failure is logged and does not reach the caller. Plugins
+    registered after the call are not seen by the answer it gave.
+
+    Raises:
+        PluginTypeError: ``name`` is not one of :class:`HookSpecs`' hooks.
+
+    .. versionadded:: 0.1
+    """
+    caller = getattr(get_plugin_manager().hook, name, None)
+    if caller is None or not hasattr(HookSpecs, name):
+        raise PluginTypeError(f"{name!r} is not a jamsession hook", obj=name)
+    if not caller.get_hookimpls():
+        return None
+
+    def call(**kwargs: Any) -> None:
+        try:
+            caller(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - an observer's failure must not change the request
+            _logger.warning("a jamsession %s hook failed (%s: %s)", name, type(exc).__name__, exc)
+
+    return call
 
 
 def observe_lifecycle(store: BaseAsyncSessionModule, name_backend: Callable[[type], str]) -> None:
@@ -399,6 +459,55 @@ def observe_token_rejections(store: BaseAsyncSessionModule) -> None:
         return raw_id
 
     store._resolve_session_id = resolve_and_report  # type: ignore[method-assign]
+    fetch = getattr(store, "fetch_record", None)
+    if fetch is None or not inspect.iscoroutinefunction(fetch):
+        return  # not a RecordSessionModule: whether a missed session had expired is its own business
+    for name in _EXPIRY_CHECKED:
+        method = getattr(store, name, None)
+        if method is not None and inspect.iscoroutinefunction(method):
+            setattr(store, name, _expiry_checked(store, name, method, resolve, fetch, hook))
+
+
+def _expiry_checked(  # noqa: PLR0917 - the wrapped method and what its check needs, bound once
+    store: BaseAsyncSessionModule,
+    name: str,
+    method: Callable[..., Awaitable[Any]],
+    resolve: Callable[[object], str | None],
+    fetch: Callable[[str, float, float | None], Awaitable[bytes | None]],
+    hook: Any,
+) -> Callable[..., Awaitable[Any]]:
+    """``method``, reporting ``"expired"`` when it missed a session whose expired record is still stored.
+
+    Backends return only live records, so a miss says nothing of why. On a
+    miss, and only then, the record is looked up once more as of time zero,
+    when every record with an expiry was live: found, it is there but expired.
+    Once a purge, MongoDB's TTL monitor or Redis's own expiry has removed it,
+    an expired session cannot be told from a deleted one, and no rejection
+    is reported.
+    """
+
+    async def report_if_expired(session_id: object) -> None:
+        raw_id = resolve(session_id)
+        if raw_id is None:
+            return  # turned away as malformed or tampered, and reported as such
+        try:
+            if await fetch(raw_id, 0.0, None) is not None:
+                hook(store=store, reason=REJECTED_EXPIRED)
+        except Exception as exc:  # noqa: BLE001 - the check is the observer's, not the caller's
+            _logger.warning("a jamsession token_rejected check failed (%s: %s)", type(exc).__name__, exc)
+
+    @functools.wraps(method)
+    async def checked(session_id: object, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await method(session_id, *args, **kwargs)
+        except JamSessionNotFound:
+            await report_if_expired(session_id)
+            raise
+        if result is None and name in ("get", "load"):
+            await report_if_expired(session_id)
+        return result
+
+    return checked
 
 
 def rejection_reason(store: BaseAsyncSessionModule, session_id: object) -> str:
