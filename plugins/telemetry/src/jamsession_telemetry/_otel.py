@@ -75,10 +75,15 @@ class OpenTelemetrySink:
             unit="{operation}",
             description="Operations that found no live session (expired, deleted, unknown, rejected token).",
         )
+        self.expired = meter.create_counter(
+            "jamsession.sessions.expired",
+            unit="{session}",
+            description="Sessions found expired on read (their record still stored).",
+        )
         self.rejected = meter.create_counter(
             "jamsession.tokens.rejected",
             unit="{token}",
-            description="Session tokens turned away, by reason (malformed, tampered).",
+            description="Session tokens turned away, by reason (malformed, tampered, expired).",
         )
         self.http_loaded = meter.create_counter(
             "jamsession.http.sessions.loaded",
@@ -137,6 +142,8 @@ class OpenTelemetrySink:
 
     def token_rejected(self, backend: str, reason: str) -> None:
         self.rejected.add(1, {"db.system.name": backend, "jamsession.rejection.reason": reason})
+        if reason == "expired":
+            self.expired.add(1, {"db.system.name": backend})
 
     def http_session_loaded(self, backend: str, outcome: str) -> None:
         self.http_loaded.add(1, {"db.system.name": backend, "jamsession.outcome": outcome})

@@ -26,6 +26,7 @@ class PrometheusSink:
     deleted: Counter
     cleared: Counter
     not_found: Counter
+    expired: Counter
     rejected: Counter
     http_loaded: Counter
     http_saved: Counter
@@ -74,9 +75,13 @@ class PrometheusSink:
                 "Operations that found no live session (expired, deleted, unknown, rejected token).",
                 "operation",
             ),
+            expired=counter(
+                "jamsession_sessions_expired",
+                "Sessions found expired on read (their record still stored).",
+            ),
             rejected=counter(
                 "jamsession_tokens_rejected",
-                "Session tokens turned away, by reason (malformed, tampered).",
+                "Session tokens turned away, by reason (malformed, tampered, expired).",
                 "reason",
             ),
             http_loaded=counter(
@@ -117,6 +122,8 @@ class PrometheusSink:
 
     def token_rejected(self, backend: str, reason: str) -> None:
         self.rejected.labels(backend, reason).inc()
+        if reason == "expired":
+            self.expired.labels(backend).inc()
 
     def http_session_loaded(self, backend: str, outcome: str) -> None:
         self.http_loaded.labels(backend, outcome).inc()
