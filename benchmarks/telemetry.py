@@ -388,11 +388,17 @@ def dashboard(settings: Settings, output: Path) -> tuple[list[Scrape], list[str]
     written = []
     with contextlib.suppress(ImportError):  # matplotlib comes with the benchmarks' requirements
         chart = draw_dashboard(scrapes, output / "telemetry-dashboard.png")
-        written.append(str(chart))
+        written.append(_shown(chart))
         if settings.name == "full" and output == DEFAULT_OUTPUT:
             shutil.copyfile(chart, DOCS_FIGURE)  # the Telemetry page shows a full run's chart
-            written.append(str(DOCS_FIGURE))
+            written.append(_shown(DOCS_FIGURE))
     return scrapes, written
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is in it: results name no machine's directories."""
+    root = DOCS_FIGURE.parent.parent
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def run(settings: Settings, output: Path) -> dict[str, Any]:
