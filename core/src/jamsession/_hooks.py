@@ -205,7 +205,8 @@ class HookSpecs:
         """The web layer saved a request's changed session, at the start of the response.
 
         ``outcome`` is ``"created"`` (a new session, with a new cookie) or
-        ``"updated"`` (the request's session, changed). Called by the web
+        ``"updated"`` (the request's session, changed; with the aiohttp-session
+        storage, also a session moved to a new identity's key and token). Called by the web
         integration (``jamsession-web``) under the same rules as
         :meth:`jamsession_http_session_loaded`.
 

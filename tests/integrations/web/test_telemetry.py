@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
-from tests.integrations.web.conftest import Browser, Server, make_store
+from tests.integrations.web.conftest import AiohttpServer, Browser, Server, make_store
 from tests.plugins.telemetry.conftest import Telemetry
 
 import jamsession
@@ -103,3 +103,30 @@ def test_a_stale_cookie_is_not_found_and_its_changes_saved_as_a_new_session(
     client.get("/set?key=a&value=3")  # the cookie names no session: a new one is created
     assert {("not_found",): 1.0} == telemetry.samples("jamsession_http_sessions_loaded_total", "outcome")
     assert {("created",): 2.0} == telemetry.samples("jamsession_http_sessions_saved_total", "outcome")
+
+
+@pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")  # as in test_aiohttp_session
+def test_the_aiohttp_session_storage_counts_loads_and_saves_too(telemetry: Telemetry) -> None:
+    from tests.integrations.web.test_aiohttp_session import COOKIE, build
+
+    from jamsession_web.aiohttp_session import JamSessionStorage
+
+    store = make_store()
+    server = AiohttpServer(build(JamSessionStorage(store)))
+    server.start()
+    client = Browser(server.url)
+    try:
+        client.get("/read")  # no cookie: nothing looked up, nothing saved
+        client.get("/set?key=a&value=1")  # created
+        client.get("/read")  # found, unchanged
+        client.get("/set?key=a&value=2")  # found, updated
+        client.post("/login?user=ann")  # found, moved to ann's key with a new token: updated
+        client.jar[COOKIE] = "no-such-session"
+        client.get("/read")  # not found
+    finally:
+        client.close()
+        server.stop()
+    loaded = {("found",): 3.0, ("not_found",): 1.0}
+    assert loaded == telemetry.samples("jamsession_http_sessions_loaded_total", "outcome")
+    saved = {("created",): 1.0, ("updated",): 2.0}
+    assert saved == telemetry.samples("jamsession_http_sessions_saved_total", "outcome")
