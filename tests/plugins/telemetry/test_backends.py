@@ -7,6 +7,7 @@ Real servers: SQLite on a file, MongoDB on the suite's test server, Redis on a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -46,8 +47,9 @@ def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, O
 
 
 class Clock:
+    # Starts at the real time: MongoDB's TTL monitor removes records whose expiry is past by the real clock.
     def __init__(self) -> None:
-        self.now = 1_000_000.0
+        self.now = time.time()
 
     def __call__(self) -> float:
         return self.now
