@@ -52,7 +52,12 @@ class SqliteSessions(RecordSessionModule):
 
     Several processes, such as the workers of a web server, may share one
     file: SQLite's WAL mode lets readers proceed while one process writes,
-    and writers wait for each other up to ``busy_timeout``.
+    and writers wait for each other up to ``busy_timeout``. A process that
+    has the store open must not open and close the file (or its ``-wal`` and
+    ``-shm``) with ordinary file calls: on POSIX, closing any descriptor of a
+    file drops every lock the process holds on it, SQLite's included, and the
+    next process to close the file then deletes the log this one still
+    writes to, which damages the file. Do such work in another process.
 
     The event loop belongs to the application: a statement that touches one
     session's row runs on the event loop's thread only when it needs no lock
