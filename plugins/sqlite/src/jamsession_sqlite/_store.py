@@ -267,8 +267,13 @@ class SqliteSessions(RecordSessionModule):
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
     ) -> bool | None:
-        rows = await self._engine.run(statements.SWAP, expected, blob, now, extend_to, raw_id)
-        return None if not rows else bool(rows[0][0])
+        changed: int = await self._engine.run(statements.SWAP, blob, now, extend_to, raw_id, now, expected)
+        if changed == 1:
+            return True
+        # Nothing was written: tell a row holding other bytes from one that is
+        # gone. Gone now means gone for good (IDs are never reused), so reading
+        # after the swap gives the same answer as reading within it.
+        return False if await self._engine.run(statements.IS_LIVE, raw_id, now) else None
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         changed: int = await self._engine.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
