@@ -38,6 +38,7 @@ from jamsession._registry import (
     register_serializer,
 )
 from jamsession._serializer import BaseEncoder
+from jamsession._slices import build_in_slices
 from jamsession._version import __version__
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "StoredSession",
     "UnsupportedTypeError",
     "__version__",
+    "build_in_slices",
     "default_id_factory",
     "from_config",
     "generate_key",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -21,6 +20,7 @@ from jamsession import (
     RecordSessionModule,
     SecretInput,
     StoredSession,
+    build_in_slices,
     default_id_factory,
 )
 from jamsession_sqlite import _statements as statements
@@ -32,9 +32,6 @@ from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 Synchronous = Literal["off", "normal", "full", "extra"]
 
 _SYNCHRONOUS = ("off", "normal", "full", "extra")
-
-#: Rows of a key's listing turned into records between two yields to the event loop.
-_ROWS_PER_SLICE = 1000
 
 #: Bytes the WAL file is truncated back to after a burst of writes.
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -305,16 +302,9 @@ class SqliteSessions(RecordSessionModule):
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         rows = await self._engine.run(statements.LIST_KEY, _key_bytes(session_key), now)
-        records = []
-        for start in range(0, len(rows), _ROWS_PER_SLICE):
-            if start:
-                # One key may hold any number of sessions: other tasks run between slices.
-                await asyncio.sleep(0)
-            records += [
-                StoredSession(raw_id, session_key, blob, created_at, expires_at)
-                for raw_id, blob, created_at, expires_at in rows[start : start + _ROWS_PER_SLICE]
-            ]
-        return records
+        return await build_in_slices(
+            rows, lambda row: StoredSession(row[0], session_key, row[1], row[2], row[3]), release=True
+        )
 
     async def purge_records(self, now: float, limit: int) -> int:
         removed: int = await self._engine.run(statements.PURGE, now, limit)
