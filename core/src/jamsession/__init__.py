@@ -28,7 +28,8 @@ from jamsession._errors import (
 from jamsession._handles import session_handle
 from jamsession._hooks import hookimpl, register_plugin
 from jamsession._ids import default_id_factory
-from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
+from jamsession._options import Option, options_of
+from jamsession._record import RecordOptions, RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
     installed_plugins,
@@ -57,11 +58,13 @@ __all__ = [
     "JamSessionError",
     "JamSessionNotFound",
     "JsonEncoder",
+    "Option",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",
     "PluginNotFoundError",
     "PluginTypeError",
+    "RecordOptions",
     "RecordSessionModule",
     "SecretInput",
     "SerializationError",
@@ -80,6 +83,7 @@ __all__ = [
     "load_backend",
     "load_serializer",
     "open",
+    "options_of",
     "register_backend",
     "register_plugin",
     "register_serializer",

@@ -267,4 +267,76 @@ def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
     return app
 
 
-BUILDERS: dict[str, AppBuilder] = {"starlette": build_starlette, "fastapi": build_fastapi}
+def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
+    import functools
+    import json
+
+    from aiohttp import web
+
+    from jamsession_web.aiohttp import get_session, session_of, setup
+
+    dumps = functools.partial(json.dumps, separators=(",", ":"))
+
+    async def body_of(request: web.Request) -> bytes:
+        if request.content_type != "multipart/form-data":
+            return await request.read()
+        # aiohttp reads a multipart form once, with request.post() (the CSRF check may have).
+        form = await request.post()
+        parts = [value if isinstance(value, str) else value.file.read().decode() for value in form.values()]
+        return "\n".join(parts).encode()
+
+    def endpoint(handler: Handler, name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def run(request: web.Request) -> web.StreamResponse:
+            session = await get_session(request, name)
+            reply = await handler(session, dict(request.query), await body_of(request))
+            if reply.redirect is not None:
+                raise web.HTTPSeeOther(reply.redirect)
+            if reply.stream:
+                response = web.StreamResponse(headers={"content-type": "text/plain"})
+                await response.prepare(request)
+                async for chunk in chunks(reply.body):
+                    await response.write(chunk)
+                await response.write_eof()
+                return response
+            return web.json_response(reply.body, status=reply.status, dumps=dumps)
+
+        return run
+
+    async def noop(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def auto(request: web.Request) -> web.StreamResponse:
+        # The handle without an await, as code that cannot await would use it.
+        session_of(request)["auto"] = "yes"
+        return web.json_response({"data": dict(session_of(request))})
+
+    async def unloaded(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"data": dict(session_of(request))})
+
+    async def ws(request: web.Request) -> web.StreamResponse:
+        session = await get_session(request)
+        session["ws"] = "before accept"
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"user": session.user_key, "data": dict(session)}, dumps=dumps)
+        await socket.close()
+        return socket
+
+    app = web.Application()
+    for path, (methods, handler, name) in ROUTES.items():
+        for method in methods:
+            app.router.add_route(method, path, endpoint(handler, name))
+    app.router.add_get("/noop", noop)
+    app.router.add_get("/auto/read", auto)
+    app.router.add_get("/unloaded", unloaded)
+    app.router.add_get("/ws", ws)
+    for config in configs:
+        setup(app, config)
+    return app
+
+
+BUILDERS: dict[str, AppBuilder] = {
+    "starlette": build_starlette,
+    "fastapi": build_fastapi,
+    "aiohttp": build_aiohttp,
+}

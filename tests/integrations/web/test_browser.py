@@ -28,9 +28,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
-from tests.integrations.web.conftest import Server, make_store
+from tests.integrations.web.conftest import Server, make_store, server_for
 
-from jamsession_web import SessionConfig
+from jamsession_web import Session, SessionConfig
 from jamsession_web.starlette import SessionMiddleware, get_session
 
 CHROMIUM = shutil.which("chromium")
@@ -51,8 +51,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def page(request: Request) -> HTMLResponse:
-    session = await get_session(request)
+def render(session: Session) -> str:
+    """The page, for either framework: a login form, or who is signed in and a logout form."""
     token = html.escape(session.csrf_token)
     if session.user_key is None:
         body = (
@@ -68,7 +68,11 @@ async def page(request: Request) -> HTMLResponse:
             "<button>Sign out</button></form>"
         )
         session["visits"] = session.get("visits", 0) + 1
-    return HTMLResponse(f"<!doctype html><title>jamsession</title>{body}")
+    return f"<!doctype html><title>jamsession</title>{body}"
+
+
+async def page(request: Request) -> HTMLResponse:
+    return HTMLResponse(render(await get_session(request)))
 
 
 async def login(request: Request) -> RedirectResponse:
@@ -81,6 +85,44 @@ async def login(request: Request) -> RedirectResponse:
 async def logout(request: Request) -> RedirectResponse:
     await (await get_session(request)).logout()
     return RedirectResponse("/", status_code=303)
+
+
+def starlette_app(config: SessionConfig) -> Any:
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+        ],
+        middleware=[Middleware(SessionMiddleware, config=config)],
+    )
+
+
+def aiohttp_app(config: SessionConfig) -> Any:
+    from aiohttp import web
+
+    from jamsession_web import aiohttp as sessions
+
+    async def show(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=render(await sessions.get_session(request)), content_type="text/html")
+
+    async def sign_in(request: web.Request) -> web.StreamResponse:
+        user = (await request.post())["user"]
+        assert isinstance(user, str)
+        await (await sessions.get_session(request)).login(user)
+        raise web.HTTPSeeOther("/")
+
+    async def sign_out(request: web.Request) -> web.StreamResponse:
+        await (await sessions.get_session(request)).logout()
+        raise web.HTTPSeeOther("/")
+
+    app = web.Application()
+    app.add_routes([web.get("/", show), web.post("/login", sign_in), web.post("/logout", sign_out)])
+    sessions.setup(app, config)
+    return app
+
+
+APPS = {"starlette": starlette_app, "aiohttp": aiohttp_app}
 
 
 class DevTools:
@@ -141,18 +183,11 @@ def chromium(tmp_path: pathlib.Path) -> Iterator[str]:
         process.wait(10)
 
 
-def test_browser_keeps_and_sends_the_cookie(chromium: str) -> None:
+@pytest.mark.parametrize("framework", sorted(APPS))
+def test_browser_keeps_and_sends_the_cookie(chromium: str, framework: str) -> None:
     store = make_store()
     config = SessionConfig(store, cookie_name="__Host-session")
-    app = Starlette(
-        routes=[
-            Route("/", page),
-            Route("/login", login, methods=["POST"]),
-            Route("/logout", logout, methods=["POST"]),
-        ],
-        middleware=[Middleware(SessionMiddleware, config=config)],
-    )
-    server = Server(app)
+    server = server_for(APPS[framework](config))
     server.start()
     try:
         asyncio.run(_drive(chromium, server))
