@@ -7,15 +7,16 @@ loop; :func:`build_in_slices` yields to it between slices instead.
 Slicing alone is not enough. Python's cyclic garbage collector walks the
 whole heap (a *full* collection) each time the objects that survived its
 younger generations reach a quarter of the old ones, and a long list is
-nothing but survivors: building 100,000 sessions triggers a dozen full
+nothing but survivors: building 100,000 sessions triggers several full
 collections, the last ones walking every object of the process, each in
 one piece on whichever slice allocated last. So while a long list is built,
 automatic collection is paused, and when the last such build ends, what was
-allocated meanwhile joins the oldest generation without being walked
-(``gc.freeze()`` then ``gc.unfreeze()``). The list costs a full collection
-only if it is still alive when the application's own allocations trigger
-one, as any data the application holds would; cycles that became garbage
-during the pause are collected by that collection instead of a younger one.
+allocated meanwhile (and whatever was still young when it began) joins the
+oldest generation without being walked (``gc.freeze()`` then
+``gc.unfreeze()``). The list costs a full collection only if it is still
+alive when the application's own allocations trigger one, as any data the
+application holds would; cycles that became garbage during the pause are
+collected by that collection instead of a younger one.
 
 The pause is skipped when the application has turned automatic collection
 off or keeps objects frozen (``gc.freeze()`` before forking workers, say):
