@@ -172,6 +172,10 @@ class Session(MutableMapping[str, Any]):
         self._require_loaded()
         return sum(1 for key in self._data if not key.startswith(RESERVED_PREFIX))
 
+    def __bool__(self) -> bool:
+        """Whether the session holds anything: a logged-in user or any of the app's keys."""
+        return self.user_key is not None or len(self) > 0
+
     def __contains__(self, key: object) -> bool:
         self._require_loaded()
         return isinstance(key, str) and not key.startswith(RESERVED_PREFIX) and key in self._data
@@ -190,6 +194,17 @@ class Session(MutableMapping[str, Any]):
         """The logged-in user's key (the store's session key); ``None`` when anonymous."""
         self._require_loaded()
         return self._user_key
+
+    @property
+    def handle(self) -> str | None:
+        """The stored session's stable, non-secret handle, as loaded; ``None`` when there is none.
+
+        It names the session (in logs, in a devices page) without being a token:
+        it logs no one in. A session logged into during this request has its new
+        handle from the next request on.
+        """
+        self._require_loaded()
+        return None if self._entry is None else self._entry.handle
 
     @property
     def is_new(self) -> bool:
