@@ -40,6 +40,7 @@ from jamsession._registry import (
     register_serializer,
 )
 from jamsession._serializer import BaseEncoder
+from jamsession._slices import build_in_slices
 from jamsession._version import __version__
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "UnsupportedTypeError",
     "__version__",
     "backend_name",
+    "build_in_slices",
     "default_id_factory",
     "from_config",
     "generate_key",
