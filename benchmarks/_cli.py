@@ -45,6 +45,7 @@ SECTIONS = (
     "redis",
     "migrate",
     "plots",
+    "telemetry",
 )
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
@@ -117,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         draw(run, targets, args.output)
     # The targets table, for whoever watches the run.
     print(text.split("\n## ")[1].join(["## ", "\n"]))
+    if "telemetry" in args.sections:
+        from benchmarks import telemetry
+
+        print(telemetry.summary(telemetry.run(settings, args.output)))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     if "redis" in args.sections:
         if shutil.which("redis-server") is None:

@@ -29,12 +29,13 @@ from jamsession._errors import (
     UnsupportedTypeError,
 )
 from jamsession._handles import session_handle
-from jamsession._hooks import hookimpl, register_plugin
+from jamsession._hooks import hook_caller, hookimpl, register_plugin
 from jamsession._ids import default_id_factory
 from jamsession._options import Option, options_of
 from jamsession._record import RecordBatch, RecordOptions, RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
+    backend_name,
     installed_plugins,
     load_backend,
     load_serializer,
@@ -42,6 +43,7 @@ from jamsession._registry import (
     register_serializer,
 )
 from jamsession._serializer import BaseEncoder
+from jamsession._slices import build_in_slices
 from jamsession._version import __version__
 
 __all__ = [
@@ -80,9 +82,12 @@ __all__ = [
     "UnsupportedOperationError",
     "UnsupportedTypeError",
     "__version__",
+    "backend_name",
+    "build_in_slices",
     "default_id_factory",
     "from_config",
     "generate_key",
+    "hook_caller",
     "hookimpl",
     "installed_plugins",
     "load_backend",

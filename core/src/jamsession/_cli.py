@@ -51,7 +51,10 @@ class PluginCommands(click.Group):
             self._plugins_loaded = True
             from jamsession._hooks import get_plugin_manager
 
-            get_plugin_manager().hook.jamsession_add_commands(cli=self)
+            try:
+                get_plugin_manager().hook.jamsession_add_commands(cli=self)
+            except JamSessionError as exc:  # a plugin's settings are wrong: say which, no traceback
+                raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)

@@ -127,6 +127,15 @@ class KeyRing:
             result.append(b"".join((_VERSION, nonce, cipher.encrypt(nonce, plaintext, purpose))))
         return result
 
+    @staticmethod
+    def is_ciphertext(blob: bytes) -> bool:
+        """Whether ``blob`` is shaped like a ciphertext of ours (version byte, room for nonce and tag).
+
+        One that is, yet fails :meth:`decrypt`, was altered or sealed under
+        another key; one that is not is malformed.
+        """
+        return len(blob) >= _OVERHEAD and blob[:1] == _VERSION
+
     def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
         """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise."""
         return self.decrypt_noting_age(blob, purpose)[0]

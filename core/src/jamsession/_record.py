@@ -31,11 +31,7 @@ from jamsession._handles import session_handle
 from jamsession._ids import default_id_factory
 from jamsession._options import RECORD_OPTIONS
 from jamsession._serializer import BaseEncoder
-
-#: Most sessions list_sessions decodes, and most seconds it spends, between
-#: two yields to the event loop.
-LIST_SLICE = 256
-LIST_SLICE_SECONDS = 0.002
+from jamsession._slices import build_in_slices
 
 
 @dataclass(slots=True)
@@ -454,7 +450,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
     @abc.abstractmethod
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        """The live records of ``session_key``, in any order.
+        """The live records of ``session_key``, in any order, in a new list the caller may empty.
 
         Example::
 
@@ -778,28 +774,23 @@ class RecordSessionModule(BaseAsyncSessionModule):
            Sessions are named by handles, not by working tokens.
         """
         _check_session_key(session_key)
-        sessions = []
-        ordered = True
         records = await self.list_key_records(session_key, self.clock())
-        slice_end = time.monotonic() + LIST_SLICE_SECONDS
-        for index, record in enumerate(records):
-            if index % LIST_SLICE == LIST_SLICE - 1 or time.monotonic() > slice_end:
-                # One key may hold any number of sessions: decoding them all
-                # at once would hold the event loop; other tasks run between slices.
-                await asyncio.sleep(0)
-                slice_end = time.monotonic() + LIST_SLICE_SECONDS
+        ordered = True
+        last_created = -math.inf
+
+        def listed(record: StoredSession) -> SessionInfo | None:
+            nonlocal ordered, last_created
             data = self._load_or_none(record.blob)
-            if data is not None:
-                sessions.append(
-                    SessionInfo(
-                        session_handle(record.raw_id),
-                        record.session_key,
-                        data,
-                        record.created_at,
-                        record.expires_at,
-                    )
-                )
-                ordered = ordered and (len(sessions) < 2 or sessions[-2].created_at <= record.created_at)
+            if data is None:
+                return None
+            ordered = ordered and last_created <= record.created_at
+            last_created = record.created_at
+            return SessionInfo(
+                session_handle(record.raw_id), record.session_key, data, record.created_at, record.expires_at
+            )
+
+        # One key may hold any number of sessions.
+        sessions = await build_in_slices(records, listed, release=True)
         if not ordered:
             sessions.sort(key=lambda info: info.created_at)
         return sessions

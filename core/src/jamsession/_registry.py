@@ -241,3 +241,40 @@ def _describe(dist: Distribution | None, target: str | None) -> str:
 
 def _qualified_name(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
+
+
+_backend_names: dict[type, str] = {}
+
+
+def backend_name(cls: type) -> str:
+    """The name ``cls`` (or the nearest base class of it) is installed or registered under.
+
+    Read from entry-point metadata, once per class; a backend that is
+    neither installed nor registered is named by its class. Hooks and
+    telemetry name a store's backend this way (the installed names of the
+    built-in backends are OpenTelemetry's ``db.system.name`` values: ``sqlite``,
+    ``mongodb``, ``redis``)::
+
+        store = jamsession.open("memory")
+        assert "memory" == jamsession.backend_name(type(store))
+
+    .. versionadded:: 0.1
+    """
+    name = _backend_names.get(cls)
+    if name is None:
+        targets: dict[str, list[tuple[str, str]]] = {}
+        for info in installed_plugins("backend"):
+            module, _, qualname = info.target.partition(":")
+            targets.setdefault(qualname, []).append((module, info.name))
+        name = cls.__name__
+        for base in cls.__mro__:
+            found = [
+                plugin
+                for module, plugin in targets.get(base.__qualname__, [])
+                if base.__module__ == module or base.__module__.startswith(module + ".")
+            ]
+            if found:
+                name = found[0]
+                break
+        _backend_names[cls] = name
+    return name

@@ -122,6 +122,9 @@ class Session(MutableMapping[str, Any]):
         cookie = self._cookie
         if cookie is not None:
             entry = await self._config.store.load(cookie)
+            if self._config.on_loaded is not None:
+                outcome = "not_found" if entry is None else "found"
+                self._config.on_loaded(store=self._config.store, outcome=outcome)
             if entry is not None and not self._loaded:
                 self._entry = entry
                 self._live = cookie
@@ -428,6 +431,8 @@ class Session(MutableMapping[str, Any]):
                 return
             self._entry = entry
             self._baseline = current
+            if self._config.on_saved is not None:
+                self._config.on_saved(store=store, outcome="updated")
         elif new_cookie_allowed:
             now = _now(store)
             token = await store.create(self._config.anonymous_key, data)
@@ -435,6 +440,8 @@ class Session(MutableMapping[str, Any]):
             self._baseline = current
             self._expires_at = self._config.new_expiry(now)
             self._send_cookie = token
+            if self._config.on_saved is not None:
+                self._config.on_saved(store=store, outcome="created")
 
     def _differs(self, before: dict[str, Any], key: str, value: Any) -> bool:
         if key not in before:
