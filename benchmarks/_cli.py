@@ -43,7 +43,9 @@ SECTIONS = (
     "realistic",
     "web",
     "redis",
+    "migrate",
     "plots",
+    "telemetry",
     "memory",
 )
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
@@ -124,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Redis too, beside the backends chosen, when its section runs (it needs a redis-server).
         backends = [*args.backends, *(["redis"] if "redis" in args.sections else [])]
         print(memory_per_session.write(memory_per_session.measure_all(sessions, backends), args.output))
+    if "telemetry" in args.sections:
+        from benchmarks import telemetry
+
+        print(telemetry.summary(telemetry.run(settings, args.output)))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     if "redis" in args.sections:
         if shutil.which("redis-server") is None:
@@ -132,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from benchmarks import redis_ratios
 
             redis_ratios.main([] if args.size == "full" else ["--quick"])
+    if "migrate" in args.sections:
+        from benchmarks import migrate_ratios
+
+        migrate_ratios.main(["--size", args.size, "--output", str(args.output / "migrate.json")])
     return 0
 
 

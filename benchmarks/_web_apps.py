@@ -26,6 +26,9 @@ SUBJECTS = (
     "litestar-redis",
     "jamsession-memory",
     "jamsession-sqlite-crypt",
+    "litestar-none",
+    "litestar-cookie",
+    "litestar-jamsession-sqlite-crypt",
     "aiohttp-none",
     "aiohttp-session-cookie",
     "aiohttp-session-redis",
@@ -41,7 +44,7 @@ def build(subject: str, workdir: Path, redis_url: str | None) -> Any:
     if subject in AIOHTTP_SUBJECTS:
         return _aiohttp(subject, workdir, redis_url)
     if subject.startswith("litestar"):
-        return _litestar(subject, redis_url)
+        return _litestar(subject, workdir, redis_url)
     return _starlette(subject, workdir, redis_url)
 
 
@@ -130,47 +133,69 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
     return Starlette(routes=routes, middleware=middleware)
 
 
-def _litestar(subject: str, redis_url: str | None) -> Any:
+def _litestar(subject: str, workdir: Path, redis_url: str | None) -> Any:
     from litestar import Litestar, Request, get
     from litestar.middleware.session.server_side import ServerSideSessionConfig
     from litestar.response import Response
     from litestar.stores.base import Store
 
-    store: Store
-    if subject == "litestar-redis":
-        from litestar.stores.redis import RedisStore
+    # Every Litestar subject runs the same handlers, on request.session as Litestar documents it.
+    middleware: list[Any] = []
+    plugins: list[Any] = []
+    stores: dict[str, Store] = {}
+    if subject == "litestar-cookie":
+        from litestar.middleware.session.client_side import CookieBackendConfig
 
-        assert redis_url is not None
-        store = RedisStore.with_client(url=redis_url)
-    else:
-        from litestar.stores.memory import MemoryStore
+        middleware.append(CookieBackendConfig(secret=b"benchmark-secret", max_age=LIFETIME).middleware)
+    elif subject == "litestar-jamsession-sqlite-crypt":
+        import jamsession
+        from jamsession_web.litestar import JamSessionPlugin, SessionConfig
 
-        store = MemoryStore()
+        sessions = jamsession.open(
+            "sqlite",
+            path=workdir / f"web-{subject}.db",
+            is_session_crypt=True,
+            session_aes_secret=jamsession.generate_key(),
+            default_ttl=LIFETIME,
+        )
+        plugins.append(JamSessionPlugin(SessionConfig(sessions, csrf=False)))
+    elif subject in ("litestar-memory", "litestar-redis"):
+        if subject == "litestar-redis":
+            from litestar.stores.redis import RedisStore
+
+            assert redis_url is not None
+            stores["sessions"] = RedisStore.with_client(url=redis_url)
+        else:
+            from litestar.stores.memory import MemoryStore
+
+            stores["sessions"] = MemoryStore()
+        middleware.append(ServerSideSessionConfig(max_age=LIFETIME).middleware)
+    no_sessions = subject == "litestar-none"
 
     @get("/new")
     async def new(request: Request[Any, Any, Any], n: str = "0") -> Response[str]:
-        request.set_session({"user": "user-" + n, "count": 0})
+        if not no_sessions:
+            request.set_session({"user": "user-" + n, "count": 0})
         return Response("0", media_type="text/plain")
 
     @get("/read")
     async def read(request: Request[Any, Any, Any]) -> Response[str]:
-        count = request.session.get("count")
+        count = 0 if no_sessions else request.session.get("count")
         if count is None:
             return Response("no session", status_code=404, media_type="text/plain")
         return Response(str(count), media_type="text/plain")
 
     @get("/write")
     async def write(request: Request[Any, Any, Any]) -> Response[str]:
+        if no_sessions:
+            return Response("1", media_type="text/plain")
         count = request.session.get("count")
         if count is None:
             return Response("no session", status_code=404, media_type="text/plain")
         request.session["count"] = count + 1
         return Response(str(count + 1), media_type="text/plain")
 
-    config = ServerSideSessionConfig(max_age=LIFETIME)
-    return Litestar(
-        route_handlers=[new, read, write], middleware=[config.middleware], stores={"sessions": store}
-    )
+    return Litestar(route_handlers=[new, read, write], middleware=middleware, plugins=plugins, stores=stores)
 
 
 def _aiohttp(subject: str, workdir: Path, redis_url: str | None) -> Any:

@@ -40,6 +40,8 @@ WRK = shutil.which("wrk")
 REDIS_SERVER = shutil.which("redis-server")
 PEERS = ("starlette-signed", "starsessions-memory", "starsessions-redis", "litestar-memory", "litestar-redis")
 REDIS_PEERS = ("starsessions-redis", "litestar-redis")
+#: Litestar's own session options, which its jamsession adapter is measured against.
+LITESTAR_OPTIONS = ("litestar-cookie", "litestar-memory", "litestar-redis")
 AIOHTTP_PEERS = ("aiohttp-session-cookie", "aiohttp-session-redis")
 
 #: Picks a random cookie per request; every tenth request of a connection's thread writes.
@@ -148,6 +150,25 @@ def targets(best: dict[str, Measurement]) -> list[Target]:
             None if aiohttp is None or aiohttp_none is None else 1 - aiohttp / aiohttp_none,
             higher_is_better=False,
         ),
+        *_litestar_targets(rps),
+    ]
+
+
+def _litestar_targets(rps: dict[str, float]) -> list[Target]:
+    jam, none = rps.get("litestar-jamsession-sqlite-crypt"), rps.get("litestar-none")
+    options = [rps[o] for o in LITESTAR_OPTIONS if o in rps]
+    return [
+        Target(
+            "Litestar: SQLite crypt on ÷ best Litestar session option",
+            2.0,
+            None if jam is None or not options else jam / max(options),
+        ),
+        Target(
+            "Litestar: session cost, SQLite crypt on (1 - ÷ Litestar no sessions)",
+            0.40,
+            None if jam is None or none is None else 1 - jam / none,
+            higher_is_better=False,
+        ),
     ]
 
 
@@ -230,7 +251,7 @@ async def _make_sessions(url: str, subject: str, count: int) -> list[str]:
     shares = [range(start, count, connections) for start in range(connections)]
     found = await asyncio.gather(*(_pipeline(host, int(port), share) for share in shares))
     cookies = [cookie for share in found for cookie in share]
-    if subject not in ("none", "aiohttp-none") and len(cookies) != count:
+    if subject not in ("none", "aiohttp-none", "litestar-none") and len(cookies) != count:
         raise RuntimeError(f"web benchmark: {subject} set {len(cookies)} cookies for {count} sessions")
     return cookies
 
@@ -379,16 +400,21 @@ def report(result: WebRun) -> str:
         f"{result.settings['sessions']:,} live sessions; each request reads its session, one in ten "
         f"changes one key; best of {len(result.rounds)} round(s) of {result.settings['seconds']} s.",
         "",
-        "The aiohttp subjects run on aiohttp's own server and compare with `aiohttp-none`.",
+        "The aiohttp subjects run on aiohttp's own server and compare with `aiohttp-none`; "
+        "the Litestar ones compare with `litestar-none`.",
         "",
-        "| subject | requests/s | ÷ no sessions | p99 latency (ms) |",
+        "| subject | requests/s | ÷ no sessions (same framework) | p99 latency (ms) |",
         "|---|---:|---:|---:|",
     ]
     for subject in SUBJECTS:
         m = best.get(subject)
         if m is None:
             continue
-        base = best.get("aiohttp-none") if subject in AIOHTTP_SUBJECTS else none
+        # Each framework's subjects against that framework's app without sessions.
+        if subject in AIOHTTP_SUBJECTS:
+            base = best.get("aiohttp-none")
+        else:
+            base = best.get("litestar-none") if subject.startswith("litestar") else none
         share = f"{m.requests_per_second / base.requests_per_second:.2f}" if base else "n/a"
         p99 = f"{m.latency_p99_ms:.1f}" if m.latency_p99_ms is not None else "n/a"
         lines.append(f"| {subject} | {m.requests_per_second:,.0f} | {share} | {p99} |")

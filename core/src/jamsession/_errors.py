@@ -12,7 +12,10 @@ already catch ``LookupError`` or ``ConnectionError`` keep working::
     │                                                 ``get`` turns it into ``None``)
     ├── InvalidSessionKeyError ........ TypeError     a session key that is not a str
     ├── SerializationError ............ ValueError    data that cannot be encoded or decoded
-    │   └── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
+    │   ├── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
+    │   └── UnreadableSessionError                    a stored session an operation cannot read
+    ├── MigrationConflictError ........ RuntimeError  the target holds another session under the ID
+    ├── UnsupportedOperationError ..... TypeError     the store lacks what an operation needs
     ├── ConfigError ................... ValueError    an unknown, mistyped or missing option
     │   └── DuplicateSessionIdError                   id_factory made an ID already in use
     ├── BackendUnavailableError ....... ConnectionError
@@ -85,6 +88,60 @@ class UnsupportedTypeError(SerializationError, TypeError):
     """Session data holds a value of a type the serializer does not support."""
 
 
+class UnreadableSessionError(SerializationError):
+    """A stored session that ``migrate`` or ``rekey`` cannot read, so cannot carry.
+
+    Its data fails authentication under every key the store holds, or its
+    serializer cannot decode it. The operation stops there, never skipping
+    it silently; what it did before is kept, and running it again goes on.
+    ``session_key`` names whose session it is (never its ID or data).
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(self, session_key: str, reason: str) -> None:
+        super().__init__(
+            f"a stored session of session key {session_key!r} cannot be read ({reason}); "
+            "add the key it was encrypted under to session_aes_secret, or end it with "
+            "store.clear(session_key)"
+        )
+        self.session_key = session_key
+
+
+class MigrationConflictError(JamSessionError, RuntimeError):
+    """The target of ``migrate`` already holds a different session under a copied session's ID.
+
+    Nothing of that session was written. ``session_key`` names the source's
+    session; ``same_session`` tells whether the target's record is that very
+    session (same key and creation time) changed since an earlier run, which
+    ``migrate(..., update=True)`` (``jamsession migrate --update``) overwrites.
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(self, session_key: str, *, same_session: bool) -> None:
+        if same_session:
+            detail = (
+                "a copy made by an earlier run, changed since in one of the two stores; "
+                "run with --update to copy the source's version over it"
+            )
+        else:
+            detail = "another session: the two stores' ID factories collide"
+        super().__init__(
+            f"the target already holds a different session under the ID of a session of "
+            f"session key {session_key!r}: {detail}"
+        )
+        self.session_key = session_key
+        self.same_session = same_session
+
+
+class UnsupportedOperationError(JamSessionError, TypeError):
+    """The store lacks a capability an operation needs (``supports_scan``, crypt for ``rekey``).
+
+    .. versionadded:: 0.3
+    """
+
+
 class ConfigError(JamSessionError, ValueError):
     """A configuration mistake: unknown option, wrong type or missing value."""
 
@@ -121,9 +178,13 @@ class PluginError(JamSessionError):
 
 
 class PluginNotFoundError(PluginError, LookupError):
-    """No installed or registered plugin has this name."""
+    """No installed or registered plugin has this name.
 
-    def __init__(self, kind: str, name: str, installed: Sequence[str]) -> None:
+    ``advice`` is the fix the message ends with; without it, the message
+    says to pick an installed name or a ``'package.module:Class'`` path.
+    """
+
+    def __init__(self, kind: str, name: str, installed: Sequence[str], *, advice: str | None = None) -> None:
         self.kind = kind
         self.name = name
         self.installed = tuple(installed)
@@ -135,11 +196,9 @@ class PluginNotFoundError(PluginError, LookupError):
                 f"after the colon, or pick an installed {kind} by name (installed: {listing})"
             )
             return
-        super().__init__(
-            f"no {kind} named {name!r} is installed (installed: {listing}); "
-            f"install it with `pip install jamsession-{name}`, or pass "
-            f"'package.module:Class'"
-        )
+        if advice is None:
+            advice = f"pick an installed {kind}, or pass 'package.module:Class'"
+        super().__init__(f"no {kind} named {name!r} is installed (installed: {listing}); {advice}")
 
 
 class DuplicatePluginError(PluginError, LookupError):

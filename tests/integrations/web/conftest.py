@@ -91,8 +91,8 @@ def make_store(**options: Any) -> Any:
 class Server:
     """uvicorn serving one app on 127.0.0.1, port 0, in its own thread and event loop."""
 
-    def __init__(self, app: Any) -> None:
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
+        self.config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan=lifespan)
         self.server = uvicorn.Server(self.config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)

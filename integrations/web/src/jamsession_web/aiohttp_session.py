@@ -139,7 +139,7 @@ class JamSessionStorage(AbstractStorage):
         """Read the request's session; a missing, foreign, expired or revoked token gives a new one."""
         store = self._config.store
         cookie = self.load_cookie(request)
-        entry = None if cookie is None else await store.load(cookie)
+        entry = None if cookie is None else await self._load(cookie)
         if entry is None:
             request[_LOADED] = _Loaded(cookie, None, None)
             return Session(None, data=None, new=True, max_age=self.max_age)
@@ -158,7 +158,7 @@ class JamSessionStorage(AbstractStorage):
         loaded = request.get(_LOADED)
         if loaded is None:  # new_session() without a get_session() first
             cookie = self.load_cookie(request)
-            loaded = _Loaded(cookie, None if cookie is None else await store.load(cookie), None)
+            loaded = _Loaded(cookie, None if cookie is None else await self._load(cookie), None)
         entry = loaded.entry
         data = dict(session)
         key = self._session_key(data)
@@ -171,6 +171,7 @@ class JamSessionStorage(AbstractStorage):
             return
         if entry is None:
             self._hand_out(response, await store.create(key, data), None)
+            self._saved("created")
             return
         token = cast(str, loaded.cookie)
         if session.new or key != entry.session_key:
@@ -181,6 +182,7 @@ class JamSessionStorage(AbstractStorage):
                 self._expire(response)  # ended meanwhile (logged out elsewhere): never re-created
                 return
             self._hand_out(response, fresh, entry.expires_at)
+            self._saved("updated")
             return
         baseline = loaded.baseline
         before: dict[str, Any] = entry.data if baseline is None else store.serializer.loads(baseline)
@@ -192,6 +194,20 @@ class JamSessionStorage(AbstractStorage):
             await store.patch(token, changes, removed, expected=entry)
         except JamSessionNotFound:
             self._expire(response)
+        else:
+            self._saved("updated")
+
+    async def _load(self, cookie: str) -> SessionEntry | None:
+        config = self._config
+        entry = await config.store.load(cookie)
+        if config.on_loaded is not None:
+            config.on_loaded(store=config.store, outcome="not_found" if entry is None else "found")
+        return entry
+
+    def _saved(self, outcome: str) -> None:
+        config = self._config
+        if config.on_saved is not None:
+            config.on_saved(store=config.store, outcome=outcome)
 
     def _session_key(self, data: dict[str, Any]) -> str:
         identity = data.get(self._identity_key)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import heapq
 import itertools
-import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import ClassVar, Final, NoReturn
+from collections.abc import Iterable
+from typing import ClassVar, Final, NoReturn, Unpack
 
 from jamsession import (
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
     DuplicateSessionIdError,
+    Option,
+    RecordBatch,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
+from jamsession_memory._workers import warn_once_if_several_workers
+
+#: Records a scan batch looks at between two yields to the event loop.
+_SCAN_SLICE = 20_000
 
 #: The default bound on the sessions one store holds (see ``max_sessions``).
 DEFAULT_MAX_SESSIONS: Final = 100_000
@@ -27,6 +30,11 @@ DEFAULT_MAX_SESSIONS: Final = 100_000
 
 class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
+
+    Each process has its own: the workers of a web server do not see each
+    other's sessions, so a user is logged out whenever a request reaches
+    another worker. Use it for one process; a store built in what looks like
+    one of several workers logs a warning.
 
     ``create``, ``get``, ``update``, ``rework``, ``delete``, ``load`` and
     ``patch`` are O(1); ``clear`` and ``list_sessions`` are O(sessions of that key), done
@@ -59,34 +67,32 @@ class MemorySessions(RecordSessionModule):
     """
 
     supports_entries = True
+    process_local = True
+    options = (
+        Option(
+            "max_sessions",
+            int | None,
+            DEFAULT_MAX_SESSIONS,
+            "the most sessions held; one more evicts the one whose expiry was set longest ago; "
+            "None: no bound",
+        ),
+    )
+    supports_scan = True
+    checks_data_format = True
+
+    #: How many expired records one operation reclaims at most.
+    reclaim_batch_size: ClassVar[int] = 64
+    #: How many records ``clear`` and ``list_sessions`` handle between two yields to the event loop.
+    key_slice_size: ClassVar[int] = 2000
 
     def __init__(
-        self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
-        logger: BaseLogger | None = None,
-        *,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
-        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+        self, *, max_sessions: int | None = DEFAULT_MAX_SESSIONS, **options: Unpack[RecordOptions]
     ) -> None:
         if max_sessions is not None and (
             isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1
         ):
             raise ConfigError(f"max_sessions must be a positive int or None, not {max_sessions!r}")
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         self.max_sessions = max_sessions
         # Records in the order their expiry was set: with one default_ttl for
         # all, expiry order. Each is held under its raw ID when its expiry was
@@ -99,13 +105,10 @@ class MemorySessions(RecordSessionModule):
         # dropped a slice at a time.
         self._cleared: list[dict[str, None]] = []
         self._warned_full = False
+        warn_once_if_several_workers(self.logger)
 
-    checks_data_format = True
-
-    #: How many expired records one operation reclaims at most.
-    reclaim_batch_size: ClassVar[int] = 64
-    #: How many records ``clear`` and ``list_sessions`` handle between two yields to the event loop.
-    key_slice_size: ClassVar[int] = 2000
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]} sessions=this process only, not shared with other workers>"
 
     def __len__(self) -> int:
         """How many records are held, expired ones not yet reclaimed included."""
@@ -343,6 +346,32 @@ class MemorySessions(RecordSessionModule):
         for slot in expired:
             self._drop_slot(slot)
         return len(expired)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The ``limit`` records with the smallest raw IDs after ``after``, in raw ID order.
+
+        Raw IDs do not change order as records move in the expiry order, so
+        the cursor is the last raw ID returned. Each batch reads every record
+        (O(n log limit)), in slices with the event loop free between them: a
+        store in one process's memory holds few enough for that.
+        """
+        records = list(self._records.values())
+        found: list[StoredSession] = []
+        for start in range(0, len(records), _SCAN_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            chunk: Iterable[StoredSession] = records[start : start + _SCAN_SLICE]
+            if after is not None:
+                chunk = [record for record in chunk if record.raw_id > after]
+            found = heapq.nsmallest(limit, [*found, *chunk], key=_raw_id)
+        return RecordBatch(found, found[-1].raw_id if len(found) == limit else None)
+
+    async def estimate_record_count(self) -> int:
+        return len(self._records)
+
+
+def _raw_id(record: StoredSession) -> str:
+    return record.raw_id
 
 
 def _compact(blob: bytes) -> bytes:

@@ -6,20 +6,21 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import Any, ClassVar, Unpack
 
-from pymongo import ReturnDocument
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, ReturnDocument
 
 from jamsession import (
     BackendUnavailableError,
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
+    Option,
+    RecordBatch,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
 from jamsession_mongodb import _documents as doc
 from jamsession_mongodb._client import (
@@ -95,14 +96,25 @@ class MongoSessions(RecordSessionModule):
     checks_data_format = True
     #: How many documents ``list_sessions`` reads between two yields to the event loop.
     key_slice_size: ClassVar[int] = 1000
+    supports_scan = True
+    options = (
+        Option("url", str | None, None, "a mongodb:// or mongodb+srv:// connection string"),
+        Option("client", "AsyncMongoClient | None", None, "a client the application has", code_only=True),
+        Option("database", str | None, None, "the database; None: the URL's, else 'jamsession'"),
+        Option("collection", str, DEFAULT_COLLECTION, "the collection"),
+        Option("write_concern", WriteConcernInput | None, None, "must be acknowledged; default w=majority"),
+        Option("timeout", float | None, DEFAULT_TIMEOUT, "seconds one operation may take, retries included"),
+        Option("create_indexes", bool, True, "ensure the indexes on first use, and again when found missing"),
+        Option(
+            "index_check_interval",
+            float | None,
+            DEFAULT_INDEX_CHECK_INTERVAL,
+            "seconds between checks that the indexes are there; None: only after an outage or a reconnect",
+        ),
+    )
 
     def __init__(
         self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
-        logger: BaseLogger | None = None,
         *,
         url: str | None = None,
         client: Any = None,
@@ -112,9 +124,7 @@ class MongoSessions(RecordSessionModule):
         timeout: float | None = DEFAULT_TIMEOUT,
         create_indexes: bool = True,
         index_check_interval: float | None = DEFAULT_INDEX_CHECK_INTERVAL,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[RecordOptions],
     ) -> None:
         if timeout is not None and (
             isinstance(timeout, bool)
@@ -134,16 +144,7 @@ class MongoSessions(RecordSessionModule):
                 "index_check_interval must be None or a positive, finite number of seconds, "
                 f"not {index_check_interval!r}"
             )
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         self.timeout = timeout
         self.create_indexes = bool(create_indexes)
         self.index_check_interval = index_check_interval
@@ -402,6 +403,30 @@ class MongoSessions(RecordSessionModule):
                 {"_id": {"$in": [document["_id"] for document in batch]}, **doc.expired(now)}
             )
         return int(result.deleted_count)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The next ``limit`` documents in ``_id`` order: one query, the cursor the last ``_id``.
+
+        ``_id`` never changes (``rework`` changes ``sid``), so a reworked
+        session keeps its place in the scan.
+        """
+        query: dict[str, Any] = {}
+        if after is not None:
+            try:
+                query["_id"] = {"$gt": ObjectId(after)}
+            except (InvalidId, TypeError):
+                raise ValueError(f"not a cursor of this store: {after!r}") from None
+        collection = await self._ready("scan")
+        with guarded("scan", self.timeout):
+            found = collection.find(query, doc.RECORD_FIELDS).sort("_id", ASCENDING).limit(limit)
+            documents = await found.to_list(None)
+        records = [doc.to_record(document) for document in documents]
+        return RecordBatch(records, str(documents[-1]["_id"]) if len(documents) == limit else None)
+
+    async def estimate_record_count(self) -> int:
+        collection = await self._ready("count")
+        with guarded("count", self.timeout):
+            return int(await collection.estimated_document_count())
 
 
 def _consume_outcome(task: asyncio.Future[list[str]]) -> None:

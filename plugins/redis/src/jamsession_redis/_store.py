@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
-import time
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Unpack
 
 import redis.asyncio as redis
 from redis.crc import key_slot
@@ -15,19 +14,17 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from jamsession import (
     BackendUnavailableError,
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
     DuplicateSessionIdError,
     InvalidSessionToken,
-    JsonEncoder,
+    Option,
+    RecordBatch,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
 from jamsession_redis import _layout, _scripts
-from jamsession_redis._client import connect
+from jamsession_redis._client import DEFAULT_URL, connect
 
 #: Seconds one operation may take by default, reconnects and retries included.
 DEFAULT_TIMEOUT = 5.0
@@ -72,13 +69,10 @@ class RedisSessions(RecordSessionModule):
             ``None`` waits as long as the client does.
         max_connections: Connections the store's own client opens at most (per
             node on a cluster); more concurrent operations wait for one.
-        default_ttl: Seconds a session lives; ``None`` means no expiry.
-        sliding_expiry: Each ``get`` or ``update`` pushes the expiry back to
-            ``now + default_ttl``; ``rework`` keeps it.
-        clock: Returns the current Unix time; decides what has expired.
 
-    The other arguments are :class:`~jamsession.RecordSessionModule`'s. Needs
-    Redis or Valkey 7.0 or later.
+    The other arguments (``default_ttl``, ``sliding_expiry``, ``clock`` and
+    the five of every store) are :class:`~jamsession.RecordSessionModule`'s.
+    Needs Redis or Valkey 7.0 or later.
 
     Raises:
         ConfigError: both ``url`` and ``client``, or an invalid option.
@@ -103,23 +97,36 @@ class RedisSessions(RecordSessionModule):
     checks_data_format = True
     #: How many sessions one script of ``clear`` or ``list_sessions`` handles at most.
     key_slice_size: ClassVar[int] = 500
+    supports_scan = True
+
+    options = (
+        Option(
+            "url",
+            str | None,
+            None,
+            f"redis://, rediss://, unix://, redis+cluster:// or redis+sentinel:// URL; None: {DEFAULT_URL}",
+        ),
+        Option(
+            "client",
+            "redis.asyncio.Redis | redis.asyncio.RedisCluster | None",
+            None,
+            "a client the application has (decode_responses=False)",
+            code_only=True,
+        ),
+        Option("prefix", str, "jamsession:", "put before every key the store writes; no braces"),
+        Option("timeout", float | None, DEFAULT_TIMEOUT, "seconds one operation may take, retries included"),
+        Option("max_connections", int, 100, "connections the store's own client opens at most (per node)"),
+    )
 
     def __init__(
         self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
-        logger: BaseLogger | None = None,
         *,
         url: str | None = None,
         client: redis.Redis | redis.RedisCluster | None = None,
         prefix: str = "jamsession:",
         timeout: float | None = DEFAULT_TIMEOUT,
         max_connections: int = 100,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[RecordOptions],
     ) -> None:
         if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
             raise ConfigError(
@@ -131,16 +138,7 @@ class RedisSessions(RecordSessionModule):
             raise ConfigError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
             raise ConfigError(f"max_connections must be a positive int, not {max_connections!r}")
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         connection = connect(url, client, timeout=timeout, max_connections=max_connections)
         self.prefix = prefix
         self.timeout = timeout
@@ -469,6 +467,76 @@ class RedisSessions(RecordSessionModule):
         """Nothing to do: Redis deletes each session at its expiry by itself. Returns 0."""
         return 0
 
+    def adopt_raw_id(self, raw_id: str, session_key: str) -> str:
+        """``raw_id`` if it carries the hash tag of ``session_key``, else ``raw_id`` and that tag.
+
+        A session copied from another backend (``jamsession migrate``) gets
+        an ID with its tag appended: the same for every copy of one record,
+        so a second run finds what the first copied. Its old token names the
+        ID without the tag, which this store does not read: its client logs in again.
+        """
+        tag = _layout.digest(session_key)[: _layout.TAG_LENGTH]
+        return raw_id if _layout.tag_of_raw_id(raw_id) == tag else _layout.tagged(raw_id, tag)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """A ``SCAN`` step over this prefix's session hashes, then their fields in one pipeline.
+
+        On Redis Cluster the scan visits each primary in turn (the cursor
+        names the node and its position). Each call is two round trips with
+        no lock held: as ``SCAN`` goes, a batch may hold a few more or fewer
+        than ``limit`` records, none at all, and a session twice.
+        """
+        node_index, position = _parse_cursor(after)
+        pattern = _glob_escaped(self.prefix).encode() + b"{????}s:*"
+        client: Any = self._client
+        cluster = isinstance(client, redis.RedisCluster)
+        try:
+            async with asyncio.timeout(self.timeout):
+                if cluster:
+                    nodes = sorted(client.get_primaries(), key=lambda node: node.name)
+                    if node_index >= len(nodes):
+                        return RecordBatch([], None)
+                    node = nodes[node_index]
+                    cursors, keys = await client.execute_command(
+                        "SCAN", position, "MATCH", pattern, "COUNT", limit, target_nodes=node
+                    )
+                    position = cursors[node.name] if isinstance(cursors, dict) else cursors
+                    last_node = node_index == len(nodes) - 1
+                else:
+                    position, keys = await client.execute_command(
+                        "SCAN", position, "MATCH", pattern, "COUNT", limit
+                    )
+                    last_node = True
+                fields: list[Any] = []
+                if keys:
+                    pipeline = client.pipeline() if cluster else client.pipeline(transaction=False)
+                    for key in keys:
+                        pipeline.execute_command("HMGET", key, b"d", b"k", b"c", b"e", b"f")
+                    fields = await pipeline.execute()
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
+            # The kind of failure only: never a key, an ID or data.
+            raise BackendUnavailableError(
+                f"Redis failed during scan ({type(exc).__name__}); is the server reachable?"
+            ) from exc
+        skip = len(self.prefix.encode()) + len("{xxxx}s:")
+        records = []
+        for key, (blob, session_key, created_at, expires_at, data_format) in zip(keys, fields, strict=True):
+            if blob is None or session_key is None or created_at is None:
+                continue  # expired or removed between the SCAN and the read
+            records.append(
+                StoredSession(
+                    bytes(key[skip:]).decode("utf-8", "surrogatepass"),
+                    bytes(session_key).decode("utf-8", "surrogatepass"),
+                    bytes(blob),
+                    float(created_at),
+                    float(expires_at) if expires_at else None,
+                    _format_of(data_format),
+                )
+            )
+        if int(position) != 0:
+            return RecordBatch(records, f"{node_index}:{int(position)}")
+        return RecordBatch(records, None if last_node else f"{node_index + 1}:0")
+
     async def aclose(self) -> None:
         """Close the client the store made; a client passed in is left open. Safe to call twice."""
         if self._owns_client and not self._closed:
@@ -515,9 +583,28 @@ class RedisSessions(RecordSessionModule):
 _READ = _scripts.Script("fetch", "HMGET")
 
 
-def _format_of(stored: bytes) -> str | None:
-    """A data format as a script returns it; empty: the session was stored before formats were."""
+def _format_of(stored: bytes | None) -> str | None:
+    """A data format as Redis returns it; empty or none: the session was stored before formats were."""
     return stored.decode("ascii", "replace") if stored else None
+
+
+def _parse_cursor(after: str | None) -> tuple[int, int]:
+    """A scan cursor: the index of the node (0 off a cluster) and its ``SCAN`` position."""
+    if after is None:
+        return 0, 0
+    node, _, position = after.partition(":")
+    try:
+        parsed = int(node), int(position)
+    except ValueError:
+        raise ValueError(f"not a cursor of this store: {after!r}") from None
+    if min(parsed) < 0:
+        raise ValueError(f"not a cursor of this store: {after!r}")
+    return parsed
+
+
+def _glob_escaped(text: str) -> str:
+    """``text`` matched literally by a ``SCAN MATCH`` pattern."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
 def _live(expires_at: bytes | None, now: float) -> bool:
