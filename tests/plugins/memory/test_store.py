@@ -261,3 +261,17 @@ def test_a_json_session_takes_about_its_size_in_memory_not_the_serializers_buffe
     # About 700 bytes of data, plus the record, its ID and two index entries;
     # kept as orjson returned it, each took over 4 KB.
     assert per_session < 2000, per_session
+
+
+def test_max_sessions_is_a_declared_option_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jamsession
+
+    assert 100_000 == jamsession.options_of(MemorySessions)["max_sessions"].default
+    monkeypatch.setenv("JAMSESSION_MAX_SESSIONS", "250")
+    store = jamsession.from_config({"backend": "memory"})
+    assert isinstance(store, MemorySessions)
+    assert 250 == store.max_sessions
+    monkeypatch.setenv("JAMSESSION_MAX_SESSIONS", "none")
+    store = jamsession.from_config({"backend": "memory"})
+    assert isinstance(store, MemorySessions)
+    assert store.max_sessions is None

@@ -517,3 +517,16 @@ async def test_a_session_stored_before_formats_were_recorded_is_still_read_and_u
 def test_index_check_interval_must_be_a_positive_number_or_none(bad: object) -> None:
     with pytest.raises(ConfigError, match="index_check_interval"):
         MongoSessions(url="mongodb://127.0.0.1:1/", index_check_interval=bad)  # type: ignore[arg-type]
+
+
+def test_index_check_interval_is_a_declared_option_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    option = jamsession.options_of(MongoSessions)["index_check_interval"]
+    assert (60.0, ("JAMSESSION_INDEX_CHECK_INTERVAL",)) == (option.default, option.variables)
+    monkeypatch.setenv("JAMSESSION_INDEX_CHECK_INTERVAL", "15")
+    store: Any = jamsession.from_config({"backend": "mongodb", "url": "mongodb://127.0.0.1:1/"})
+    assert 15.0 == store.index_check_interval
+    monkeypatch.setenv("JAMSESSION_INDEX_CHECK_INTERVAL", "soon")
+    with pytest.raises(ConfigError, match="JAMSESSION_INDEX_CHECK_INTERVAL"):
+        jamsession.from_config({"backend": "mongodb", "url": "mongodb://127.0.0.1:1/"})
