@@ -88,6 +88,21 @@ async def test_an_interrupted_migration_resumes_copying_only_what_is_missing(
     assert [{"n": n} for n in range(50)] == [await target.get(token) for token in tokens]
 
 
+async def test_copies_carry_the_data_format_of_the_target(tmp_path: Path) -> None:
+    async with (
+        sqlite(tmp_path / "a.db") as source,
+        jamsession.open(
+            "memory", serializer="cbor", is_session_crypt=True, session_aes_secret=jamsession.generate_key()
+        ) as target,
+    ):
+        assert isinstance(target, RecordSessionModule)
+        await source.create("alice", {"n": 1})
+        await migrate(source, target)
+        [record] = await target.list_key_records("alice", target.clock())
+        assert target.data_format == record.data_format
+        assert source.data_format != target.data_format
+
+
 async def test_the_report_holds_no_id_token_or_data(
     pair: tuple[RecordSessionModule, RecordSessionModule],
 ) -> None:

@@ -153,7 +153,10 @@ async def migrate(
     async def carry(record: StoredSession) -> str:
         new_id = writing.adopt_raw_id(record.raw_id, record.session_key)
         blob = transcode(record)
-        copy = StoredSession(new_id, record.session_key, blob, record.created_at, record.expires_at)
+        # In the target's format now: tagged so, as the target's own writes are.
+        copy = StoredSession(
+            new_id, record.session_key, blob, record.created_at, record.expires_at, writing.data_format
+        )
         now = writing.clock()
         if dry_run:
             existing = await writing.fetch_full_record(new_id, now, None)
