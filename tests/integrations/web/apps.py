@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jamsession_web import Session, SessionConfig
+from jamsession_web import ResponseStartedError, Session, SessionConfig
 
 
 @dataclass
@@ -120,6 +120,25 @@ async def flashes(session: Session, query: dict[str, str], body: bytes) -> Reply
     return Reply(body=[[f.category, f.message] for f in session.pop_flashes()])
 
 
+async def after_accept(session: Session, query: dict[str, str]) -> Any:
+    """What the WebSocket route ``/ws/after`` does once it has accepted: no cookie can be sent now."""
+    action = query.get("action")
+    try:
+        if action == "set":
+            session[query["key"]] = query.get("value", "")
+            if "save" in query:
+                await session.save()
+        elif action == "login":
+            await session.login(query["user"])
+        elif action == "logout":
+            await session.logout()
+        elif action == "logout-everywhere":
+            await session.logout_everywhere()
+    except ResponseStartedError as refused:
+        return {"error": type(refused).__name__, "message": str(refused)}
+    return {"user": session.user_key, "data": dict(session)}
+
+
 #: path -> (methods, handler, name of the session it uses)
 ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
     "/read": (["GET"], read, "session"),
@@ -193,6 +212,13 @@ def build_starlette(configs: Sequence[SessionConfig]) -> Any:
         await websocket.send_json({"user": session.user_key, "data": dict(session)})
         await websocket.close()
 
+    async def ws_after(websocket: WebSocket) -> None:
+        session = await get_session(websocket)
+        await websocket.accept()
+        await websocket.send_json(await after_accept(session, dict(websocket.query_params)))
+        await websocket.receive_text()  # the client has looked at the store: done
+        await websocket.close()
+
     routes: list[Any] = [
         Route(path, endpoint(handler, name), methods=list(methods))
         for path, (methods, handler, name) in ROUTES.items()
@@ -202,6 +228,7 @@ def build_starlette(configs: Sequence[SessionConfig]) -> Any:
         Route("/auto/read", auto),
         Route("/unloaded", unloaded),
         WebSocketRoute("/ws", ws),
+        WebSocketRoute("/ws/after", ws_after),
     ]
     middleware = [Middleware(SessionMiddleware, config=config) for config in configs]
     return Starlette(routes=routes, middleware=middleware)
@@ -262,6 +289,13 @@ def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
         session["ws"] = "before accept"
         await websocket.accept()
         await websocket.send_json({"user": session.user_key, "data": dict(session)})
+        await websocket.close()
+
+    @app.websocket("/ws/after")
+    async def ws_after(websocket: WebSocket, session: SessionDep) -> None:
+        await websocket.accept()
+        await websocket.send_json(await after_accept(session, dict(websocket.query_params)))
+        await websocket.receive_text()  # the client has looked at the store: done
         await websocket.close()
 
     return app

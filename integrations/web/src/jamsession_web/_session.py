@@ -75,6 +75,7 @@ class Session(MutableMapping[str, Any]):
         "_data",
         "_entry",
         "_expires_at",
+        "_failed",
         "_live",
         "_loaded",
         "_send_cookie",
@@ -88,6 +89,7 @@ class Session(MutableMapping[str, Any]):
         self._user_agent = user_agent
         self._loaded = False
         self._committed = False
+        self._failed = False  # answered 5xx: nothing is saved
         self._entry: SessionEntry | None = None  # the live session as loaded, for compare-and-set
         self._live: str | None = None  # the token of the live session behind this handle
         self._data: dict[str, Any] = {}
@@ -210,7 +212,13 @@ class Session(MutableMapping[str, Any]):
             keep: The app's keys to carry over from the anonymous session.
         """
         await self.load()
-        self._require_open("login()")
+        if self._committed:
+            raise ResponseStartedError(
+                "login() after the response started (a WebSocket after accept, a streaming body): "
+                "the new session's cookie can no longer reach the client, whose old cookie would "
+                "then find no session. Log in over HTTP (a form post or a fetch() to a login "
+                "route), then open the WebSocket again"
+            )
         if not isinstance(user_key, str) or not user_key or user_key == self._config.anonymous_key:
             raise InvalidSessionKeyError(
                 f"user_key must be a non-empty str other than the anonymous key, not {user_key!r}"
@@ -248,17 +256,23 @@ class Session(MutableMapping[str, Any]):
         self._send_cookie = token
 
     async def logout(self) -> None:
-        """End this session in the store and expire the cookie; the handle is then empty."""
+        """End this session in the store and expire the cookie; the handle is then empty.
+
+        After the response started (a WebSocket after ``accept``) the session
+        still ends in the store; the client's cookie can no longer be expired,
+        but it names no session any more, so it logs no one in.
+        """
         await self.load()
-        self._require_open("logout()")
         if self._live is not None:
             await self._config.store.delete(self._live)
         self._forget()
 
     async def logout_everywhere(self) -> None:
-        """End every session of the logged-in user, on every client, this one included."""
+        """End every session of the logged-in user, on every client, this one included.
+
+        Works after the response started too, as :meth:`logout` does.
+        """
         await self.load()
-        self._require_open("logout_everywhere()")
         if self._user_key is not None:
             await self._config.store.clear(self._user_key)
         elif self._live is not None:
@@ -304,7 +318,7 @@ class Session(MutableMapping[str, Any]):
             return False
         own = await self._own_handle()
         ended: bool = await self._config.store.revoke(self._user_key, handle)
-        if ended and handle == own and not self._committed:
+        if ended and handle == own:
             self._forget()
         return ended
 
@@ -326,6 +340,8 @@ class Session(MutableMapping[str, Any]):
     def pop_flashes(self) -> list[Flash]:
         """The pending flash messages, oldest first, removed from the session."""
         self._require_loaded()
+        if FLASH_KEY not in self._data:
+            return []
         self._touch()
         pending = self._data.pop(FLASH_KEY, None) or ()
         return [Flash(str(message), str(category)) for category, message in pending]
@@ -353,12 +369,14 @@ class Session(MutableMapping[str, Any]):
 
     # -- saving ----------------------------------------------------------------------------
 
-    def _require_open(self, what: str) -> None:
-        if self._committed:
-            raise ResponseStartedError(f"{what} after the response started: the cookie can no longer be sent")
-
     def _touch(self) -> None:
         if self._baseline is None:
+            if self._committed and self._live is None:
+                raise ResponseStartedError(
+                    f"session {self._config.name!r} changed after the response started (a WebSocket "
+                    "after accept, a streaming body), but no stored session is behind it and its "
+                    "cookie can no longer be sent: make the change before accept() or over HTTP"
+                )
             self._baseline = self._dumps(self._data)
 
     def _dumps(self, data: dict[str, Any]) -> bytes:
@@ -377,14 +395,28 @@ class Session(MutableMapping[str, Any]):
         self._committed = True
         if status < 500:
             await self._save(new_cookie_allowed=True)
+        else:
+            self._failed = True
         return self._headers()
 
     async def save(self) -> None:
-        """Save changes made after the response started (a WebSocket after ``accept``).
+        """Save the changes made since the last save, now; a no-op when there are none.
 
-        Only an existing session is updated: a new one would need a cookie.
+        Changes made after the response started (a WebSocket after ``accept``,
+        a streaming body) are saved by the middleware when the handler
+        returns; a long-lived WebSocket calls this to save them as it goes::
+
+            await websocket.accept()
+            async for message in websocket.iter_json():
+                session["last_seen"] = message["at"]
+                await session.save()
+
+        Only a stored session is saved this way: one that is new, as after
+        ``logout()``, would need a cookie (changing it after the response
+        started raises :class:`~jamsession_web.ResponseStartedError`).
+        Nothing is saved after a response with a status of 500 or more.
         """
-        if self._loaded:
+        if self._loaded and not self._failed:
             await self._save(new_cookie_allowed=False)
 
     async def _save(self, *, new_cookie_allowed: bool) -> None:
