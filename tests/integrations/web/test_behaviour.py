@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import pathlib
 import re
@@ -531,6 +532,35 @@ def test_csrf_refuses_unsafe_methods_without_the_token(serve: Serve, browser_for
     other = browser_for(server)
     other.get("/csrf")
     assert 403 == other.post("/set?key=a&value=1", headers={"x-csrf-token": token}).status_code
+
+
+def test_csrf_token_is_masked_anew_for_every_response(serve: Serve, browser_for: BrowserFor) -> None:
+    store = make_store()
+    server = serve(config(store, csrf=True))
+    client = browser_for(server)
+    tokens = [client.get("/csrf").json()["token"] for _ in range(3)]
+    assert 3 == len(set(tokens))  # never the same bytes twice in a page (BREACH)
+    secret = server.call(store.get(client.jar["session"]))["_jamsession.csrf"]
+    secret_bytes = base64.urlsafe_b64decode(secret + "=")
+    for token in tokens:
+        assert secret not in token
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        pad, masked = raw[:32], raw[32:]
+        assert (64, secret_bytes) == (len(raw), bytes(a ^ b for a, b in zip(pad, masked, strict=True)))
+    for token in tokens:
+        assert 200 == client.post("/set?key=a&value=1", headers={"x-csrf-token": token}).status_code
+    # The bare secret, as tokens were spelled before masking, still does.
+    assert 200 == client.post("/set?key=a&value=2", headers={"x-csrf-token": secret}).status_code
+    # One bit changed in the pad, or in the masked half: refused.
+    raw = bytearray(base64.urlsafe_b64decode(tokens[0] + "=" * (-len(tokens[0]) % 4)))
+    for index in (0, 40):
+        tampered = bytearray(raw)
+        tampered[index] ^= 1
+        forged = base64.urlsafe_b64encode(bytes(tampered)).rstrip(b"=").decode()
+        assert 403 == client.post("/set?key=a&value=3", headers={"x-csrf-token": forged}).status_code
+    for junk in (b"", b"\xe9" * 86, b"A" * 85, b"A" * 1000, tokens[0][:-4].encode()):
+        assert 403 == client.post("/set?key=a&value=4", headers={"x-csrf-token": junk}).status_code
+    assert {"user": None, "data": {"a": "2"}} == client.get("/read").json()
 
 
 def test_csrf_token_in_a_form_body_which_the_app_still_reads(serve: Serve, browser_for: BrowserFor) -> None:

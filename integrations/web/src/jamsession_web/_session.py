@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import os
 import secrets
 import time
 from collections.abc import Collection, Iterator, MutableMapping
@@ -21,6 +24,8 @@ RESERVED_PREFIX = "_jamsession."
 CSRF_KEY = RESERVED_PREFIX + "csrf"
 FLASH_KEY = RESERVED_PREFIX + "flash"
 DEVICE_KEY = RESERVED_PREFIX + "device"
+#: Bytes of randomness in a CSRF secret.
+_CSRF_BYTES = 32
 #: How much of a User-Agent header is kept to describe a device.
 _USER_AGENT_LIMIT = 256
 #: Values a caller cannot change in place.
@@ -348,24 +353,36 @@ class Session(MutableMapping[str, Any]):
 
     @property
     def csrf_token(self) -> str:
-        """This session's CSRF token, made on first use, for forms and the ``X-CSRF-Token`` header.
+        """A CSRF token for this session, for forms and the ``X-CSRF-Token`` header.
 
-        Making one stores the session, so a login form can be posted back.
+        Each read gives a new spelling of the session's secret: the secret
+        XOR a fresh random pad, with the pad in front (as Django does). A page
+        that is compressed and sent over TLS then never repeats the same
+        token, which defeats BREACH-style attacks guessing it byte by byte
+        from the compressed size. Every spelling is accepted until the
+        secret changes at login. Making the first one stores the session, so
+        a login form can be posted back.
         """
         self._require_loaded()
-        token = self._data.get(CSRF_KEY)
-        if not isinstance(token, str):
+        secret = _secret_bytes(self._data.get(CSRF_KEY))
+        if secret is None:
             self._touch()
-            token = self._data[CSRF_KEY] = _new_csrf_token()
-        return token
+            secret = secrets.token_bytes(_CSRF_BYTES)
+            self._data[CSRF_KEY] = _b64encode(secret)
+        return _mask(secret)
 
     def check_csrf(self, provided: str | None) -> bool:
-        """Whether ``provided`` is this session's CSRF token (in constant time)."""
+        """Whether ``provided`` is a spelling of this session's CSRF token (in constant time).
+
+        Masked tokens, as :attr:`csrf_token` gives them, are accepted, and so
+        is the bare secret, as tokens were written before they were masked.
+        """
         self._require_loaded()
-        expected = self._data.get(CSRF_KEY)
-        if not isinstance(expected, str) or not provided:
+        secret = _secret_bytes(self._data.get(CSRF_KEY))
+        if secret is None or not provided:
             return False
-        return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace"))
+        candidate = _unmask(provided, len(secret))
+        return candidate is not None and hmac.compare_digest(secret, candidate)
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -489,7 +506,49 @@ def _check_key(key: object) -> None:
 
 
 def _new_csrf_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A new CSRF secret, as the session stores it: 32 random bytes, URL-safe base64."""
+    return _b64encode(secrets.token_bytes(_CSRF_BYTES))
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):  # ValueError: not ASCII
+        return None
+
+
+def _secret_bytes(stored: object) -> bytes | None:
+    """The CSRF secret's bytes, or ``None`` when the session holds none (or not one we made)."""
+    if not isinstance(stored, str):
+        return None
+    secret = _b64decode(stored)
+    return secret if secret is not None and len(secret) == _CSRF_BYTES else None
+
+
+def _mask(secret: bytes) -> str:
+    """``pad || (pad XOR secret)``, URL-safe base64: a new spelling of ``secret`` every time."""
+    pad = os.urandom(len(secret))
+    masked = (int.from_bytes(pad) ^ int.from_bytes(secret)).to_bytes(len(secret))
+    return _b64encode(pad + masked)
+
+
+def _unmask(token: str, size: int) -> bytes | None:
+    """The secret a token spells, or ``None`` when it cannot be a token (never an exception)."""
+    if len(token) > 4 * size:
+        return None  # longer than any spelling: not worth decoding
+    raw = _b64decode(token)
+    if raw is None:
+        return None
+    if len(raw) == size:
+        return raw  # the bare secret, as tokens were before masking
+    if len(raw) != 2 * size:
+        return None
+    pad, masked = raw[:size], raw[size:]
+    return (int.from_bytes(pad) ^ int.from_bytes(masked)).to_bytes(size)
 
 
 def _now(store: Any) -> float:
