@@ -461,14 +461,24 @@ class Session(MutableMapping[str, Any]):
                 self._forget()
                 return
             self._entry = entry
-            self._baseline = current
+            self._saved(current)
         elif new_cookie_allowed:
             now = _now(store)
             token = await store.create(self._config.anonymous_key, data)
             self._live = token
-            self._baseline = current
+            self._saved(current)
             self._expires_at = self._config.new_expiry(now)
             self._send_cookie = token
+
+    def _saved(self, current: bytes) -> None:
+        # What was saved is the new baseline, to compare against at the next
+        # save; none is needed while every value is immutable, since a change
+        # can then only come through the mapping, which takes a new one.
+        immutable = _IMMUTABLE
+        if all(type(value) in immutable for value in self._data.values()):
+            self._baseline = None
+        else:
+            self._baseline = current
 
     def _differs(self, before: dict[str, Any], key: str, value: Any) -> bool:
         if key not in before:
