@@ -34,7 +34,18 @@ from benchmarks._targets import evaluate
 
 #: Points the MongoDB runs at a running server instead of starting SecantusDB.
 MONGODB_URL_VARIABLE = "JAMSESSION_BENCH_MONGODB_URL"
-SECTIONS = ("startup", "lifecycle", "jamlib", "scaling", "stalls", "realistic", "web", "redis", "plots")
+SECTIONS = (
+    "startup",
+    "lifecycle",
+    "jamlib",
+    "scaling",
+    "stalls",
+    "realistic",
+    "web",
+    "redis",
+    "plots",
+    "telemetry",
+)
 DEFAULT_OUTPUT = Path(__file__).parent / "results"
 _VERSIONS = (
     "jamsession",
@@ -106,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         draw(run, targets, args.output)
     # The targets table, for whoever watches the run.
     print(text.split("\n## ")[1].join(["## ", "\n"]))
+    if "telemetry" in args.sections:
+        from benchmarks import telemetry
+
+        print(telemetry.summary(telemetry.run(settings, args.output)))
     print(f"results in {args.output}/ (results.json, summary.md, *.png)")
     if "redis" in args.sections:
         if shutil.which("redis-server") is None:

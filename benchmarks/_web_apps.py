@@ -4,7 +4,8 @@ Run as ``python -m benchmarks._web_apps SUBJECT PORT_FILE WORKDIR [REDIS_URL]``:
 the subject on 127.0.0.1 (one worker, uvloop and httptools when installed)
 and writes the port it got to PORT_FILE once it accepts connections.
 
-Every app has the same three routes. ``/new?n=N`` starts a session holding a
+The aiohttp apps are served by aiohttp's own server (``AppRunner``), the
+others by uvicorn. Every app has the same three routes. ``/new?n=N`` starts a session holding a
 user name and a counter (the benchmark makes its live sessions this way);
 ``/read`` answers the counter, or 404 when the request has no session;
 ``/write`` adds one to it. Each layer is used as its documentation shows.
@@ -25,14 +26,25 @@ SUBJECTS = (
     "litestar-redis",
     "jamsession-memory",
     "jamsession-sqlite-crypt",
+    "litestar-none",
+    "litestar-cookie",
+    "litestar-jamsession-sqlite-crypt",
+    "aiohttp-none",
+    "aiohttp-session-cookie",
+    "aiohttp-session-redis",
+    "jamsession-aiohttp-sqlite-crypt",
 )
+#: The subjects served by aiohttp's own server rather than uvicorn.
+AIOHTTP_SUBJECTS = frozenset(s for s in SUBJECTS if "aiohttp" in s)
 #: Seconds every session lives, in every layer.
 LIFETIME = 3600
 
 
 def build(subject: str, workdir: Path, redis_url: str | None) -> Any:
+    if subject in AIOHTTP_SUBJECTS:
+        return _aiohttp(subject, workdir, redis_url)
     if subject.startswith("litestar"):
-        return _litestar(subject, redis_url)
+        return _litestar(subject, workdir, redis_url)
     return _starlette(subject, workdir, redis_url)
 
 
@@ -121,51 +133,160 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
     return Starlette(routes=routes, middleware=middleware)
 
 
-def _litestar(subject: str, redis_url: str | None) -> Any:
+def _litestar(subject: str, workdir: Path, redis_url: str | None) -> Any:
     from litestar import Litestar, Request, get
     from litestar.middleware.session.server_side import ServerSideSessionConfig
     from litestar.response import Response
     from litestar.stores.base import Store
 
-    store: Store
-    if subject == "litestar-redis":
-        from litestar.stores.redis import RedisStore
+    # Every Litestar subject runs the same handlers, on request.session as Litestar documents it.
+    middleware: list[Any] = []
+    plugins: list[Any] = []
+    stores: dict[str, Store] = {}
+    if subject == "litestar-cookie":
+        from litestar.middleware.session.client_side import CookieBackendConfig
 
-        assert redis_url is not None
-        store = RedisStore.with_client(url=redis_url)
-    else:
-        from litestar.stores.memory import MemoryStore
+        middleware.append(CookieBackendConfig(secret=b"benchmark-secret", max_age=LIFETIME).middleware)
+    elif subject == "litestar-jamsession-sqlite-crypt":
+        import jamsession
+        from jamsession_web.litestar import JamSessionPlugin, SessionConfig
 
-        store = MemoryStore()
+        sessions = jamsession.open(
+            "sqlite",
+            path=workdir / f"web-{subject}.db",
+            is_session_crypt=True,
+            session_aes_secret=jamsession.generate_key(),
+            default_ttl=LIFETIME,
+        )
+        plugins.append(JamSessionPlugin(SessionConfig(sessions, csrf=False)))
+    elif subject in ("litestar-memory", "litestar-redis"):
+        if subject == "litestar-redis":
+            from litestar.stores.redis import RedisStore
+
+            assert redis_url is not None
+            stores["sessions"] = RedisStore.with_client(url=redis_url)
+        else:
+            from litestar.stores.memory import MemoryStore
+
+            stores["sessions"] = MemoryStore()
+        middleware.append(ServerSideSessionConfig(max_age=LIFETIME).middleware)
+    no_sessions = subject == "litestar-none"
 
     @get("/new")
     async def new(request: Request[Any, Any, Any], n: str = "0") -> Response[str]:
-        request.set_session({"user": "user-" + n, "count": 0})
+        if not no_sessions:
+            request.set_session({"user": "user-" + n, "count": 0})
         return Response("0", media_type="text/plain")
 
     @get("/read")
     async def read(request: Request[Any, Any, Any]) -> Response[str]:
-        count = request.session.get("count")
+        count = 0 if no_sessions else request.session.get("count")
         if count is None:
             return Response("no session", status_code=404, media_type="text/plain")
         return Response(str(count), media_type="text/plain")
 
     @get("/write")
     async def write(request: Request[Any, Any, Any]) -> Response[str]:
+        if no_sessions:
+            return Response("1", media_type="text/plain")
         count = request.session.get("count")
         if count is None:
             return Response("no session", status_code=404, media_type="text/plain")
         request.session["count"] = count + 1
         return Response(str(count + 1), media_type="text/plain")
 
-    config = ServerSideSessionConfig(max_age=LIFETIME)
-    return Litestar(
-        route_handlers=[new, read, write], middleware=[config.middleware], stores={"sessions": store}
-    )
+    return Litestar(route_handlers=[new, read, write], middleware=middleware, plugins=plugins, stores=stores)
+
+
+def _aiohttp(subject: str, workdir: Path, redis_url: str | None) -> Any:
+    import warnings
+
+    from aiohttp import web
+    from aiohttp.web_exceptions import NotAppKeyWarning
+
+    # aiohttp-session keeps its request state under str keys, which aiohttp warns about once.
+    warnings.filterwarnings("ignore", category=NotAppKeyWarning)
+    app = web.Application()
+    if subject == "aiohttp-none":
+
+        async def session_of(request: web.Request) -> Any:
+            return {"count": 0}
+
+    elif subject.startswith("aiohttp-session"):
+        import aiohttp_session
+
+        storage: aiohttp_session.AbstractStorage
+        if subject == "aiohttp-session-redis":
+            from aiohttp_session.redis_storage import RedisStorage
+            from redis.asyncio import Redis
+
+            assert redis_url is not None
+            storage = RedisStorage(Redis.from_url(redis_url), max_age=LIFETIME)
+        else:
+            from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+            storage = EncryptedCookieStorage(b"benchmark-key-of-32-bytes-long!!", max_age=LIFETIME)
+        aiohttp_session.setup(app, storage)
+        session_of = aiohttp_session.get_session
+
+    else:
+        import jamsession
+        from jamsession_web.aiohttp import SessionConfig, get_session, setup
+
+        sessions = jamsession.open(
+            "sqlite",
+            path=workdir / f"web-{subject}.db",
+            is_session_crypt=True,
+            session_aes_secret=jamsession.generate_key(),
+            default_ttl=LIFETIME,
+        )
+        setup(app, SessionConfig(sessions, csrf=False))
+        session_of = get_session
+
+    async def new(request: web.Request) -> web.Response:
+        session = await session_of(request)
+        session["user"] = "user-" + request.query.get("n", "0")
+        session["count"] = 0
+        return web.Response(text="0")
+
+    async def read(request: web.Request) -> web.Response:
+        count = (await session_of(request)).get("count")
+        if count is None:
+            return web.Response(text="no session", status=404)
+        return web.Response(text=str(count))
+
+    async def write(request: web.Request) -> web.Response:
+        session = await session_of(request)
+        count = session.get("count")
+        if count is None:
+            return web.Response(text="no session", status=404)
+        session["count"] = count + 1
+        return web.Response(text=str(count + 1))
+
+    app.add_routes([web.get("/new", new), web.get("/read", read), web.get("/write", write)])
+    return app
+
+
+async def serve_aiohttp(app: Any, port_file: Path) -> None:
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_file.write_text(str(runner.addresses[0][1]))  # noqa: ASYNC240 - once, at start-up
+        await asyncio.Event().wait()  # until the benchmark's SIGINT
+    finally:
+        await runner.cleanup()
 
 
 async def serve(subject: str, port_file: Path, workdir: Path, redis_url: str | None) -> None:
     import importlib.util
+
+    if subject in AIOHTTP_SUBJECTS:
+        await serve_aiohttp(build(subject, workdir, redis_url), port_file)
+        return
 
     import uvicorn
 

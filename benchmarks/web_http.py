@@ -34,12 +34,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks._web_apps import SUBJECTS
+from benchmarks._web_apps import AIOHTTP_SUBJECTS, SUBJECTS
 
 WRK = shutil.which("wrk")
 REDIS_SERVER = shutil.which("redis-server")
 PEERS = ("starlette-signed", "starsessions-memory", "starsessions-redis", "litestar-memory", "litestar-redis")
 REDIS_PEERS = ("starsessions-redis", "litestar-redis")
+#: Litestar's own session options, which its jamsession adapter is measured against.
+LITESTAR_OPTIONS = ("litestar-cookie", "litestar-memory", "litestar-redis")
+AIOHTTP_PEERS = ("aiohttp-session-cookie", "aiohttp-session-redis")
 
 #: Picks a random cookie per request; every tenth request of a connection's thread writes.
 LUA = r"""
@@ -125,6 +128,7 @@ def targets(best: dict[str, Measurement]) -> list[Target]:
     def ratio(a: float | None, b: list[float]) -> float | None:
         return None if a is None or not b else a / max(b)
 
+    aiohttp, aiohttp_none = rps.get("jamsession-aiohttp-sqlite-crypt"), rps.get("aiohttp-none")
     return [
         Target("SQLite crypt on ÷ best peer", 1.5, ratio(sqlite, peers)),
         Target("SQLite crypt on ÷ best Redis peer", 4.0, ratio(sqlite, redis_peers)),
@@ -135,15 +139,45 @@ def targets(best: dict[str, Measurement]) -> list[Target]:
             None if sqlite is None or none is None else 1 - sqlite / none,
             higher_is_better=False,
         ),
+        Target(
+            "aiohttp, SQLite crypt on ÷ best aiohttp-session",
+            2.0,
+            ratio(aiohttp, [rps[p] for p in AIOHTTP_PEERS if p in rps]),
+        ),
+        Target(
+            "aiohttp session cost, SQLite crypt on (1 - ÷ aiohttp no sessions)",
+            0.40,
+            None if aiohttp is None or aiohttp_none is None else 1 - aiohttp / aiohttp_none,
+            higher_is_better=False,
+        ),
+        *_litestar_targets(rps),
     ]
 
 
-def run(settings: WebSettings, workdir: Path, progress: Any = None) -> WebRun:
+def _litestar_targets(rps: dict[str, float]) -> list[Target]:
+    jam, none = rps.get("litestar-jamsession-sqlite-crypt"), rps.get("litestar-none")
+    options = [rps[o] for o in LITESTAR_OPTIONS if o in rps]
+    return [
+        Target(
+            "Litestar: SQLite crypt on ÷ best Litestar session option",
+            2.0,
+            None if jam is None or not options else jam / max(options),
+        ),
+        Target(
+            "Litestar: session cost, SQLite crypt on (1 - ÷ Litestar no sessions)",
+            0.40,
+            None if jam is None or none is None else 1 - jam / none,
+            higher_is_better=False,
+        ),
+    ]
+
+
+def run(settings: WebSettings, workdir: Path, progress: Any = None, only: list[str] | None = None) -> WebRun:
     result = WebRun(asdict(settings))
     if WRK is None:
         result.skipped.append("web: wrk is not installed (make bench installs it: apt-get install wrk)")
         return result
-    subjects = list(SUBJECTS)
+    subjects = [s for s in SUBJECTS if only is None or s in only]
     with contextlib.ExitStack() as stack:
         redis_url = None
         if REDIS_SERVER is None:
@@ -217,7 +251,7 @@ async def _make_sessions(url: str, subject: str, count: int) -> list[str]:
     shares = [range(start, count, connections) for start in range(connections)]
     found = await asyncio.gather(*(_pipeline(host, int(port), share) for share in shares))
     cookies = [cookie for share in found for cookie in share]
-    if subject != "none" and len(cookies) != count:
+    if subject not in ("none", "aiohttp-none", "litestar-none") and len(cookies) != count:
         raise RuntimeError(f"web benchmark: {subject} set {len(cookies)} cookies for {count} sessions")
     return cookies
 
@@ -366,14 +400,22 @@ def report(result: WebRun) -> str:
         f"{result.settings['sessions']:,} live sessions; each request reads its session, one in ten "
         f"changes one key; best of {len(result.rounds)} round(s) of {result.settings['seconds']} s.",
         "",
-        "| subject | requests/s | ÷ no sessions | p99 latency (ms) |",
+        "The aiohttp subjects run on aiohttp's own server and compare with `aiohttp-none`; "
+        "the Litestar ones compare with `litestar-none`.",
+        "",
+        "| subject | requests/s | ÷ no sessions (same framework) | p99 latency (ms) |",
         "|---|---:|---:|---:|",
     ]
     for subject in SUBJECTS:
         m = best.get(subject)
         if m is None:
             continue
-        share = f"{m.requests_per_second / none.requests_per_second:.2f}" if none else "n/a"
+        # Each framework's subjects against that framework's app without sessions.
+        if subject in AIOHTTP_SUBJECTS:
+            base = best.get("aiohttp-none")
+        else:
+            base = best.get("litestar-none") if subject.startswith("litestar") else none
+        share = f"{m.requests_per_second / base.requests_per_second:.2f}" if base else "n/a"
         p99 = f"{m.latency_p99_ms:.1f}" if m.latency_p99_ms is not None else "n/a"
         lines.append(f"| {subject} | {m.requests_per_second:,.0f} | {share} | {p99} |")
     lines += ["", "| target | wanted | measured | met |", "|---|---:|---:|---|"]
@@ -410,11 +452,17 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--quick", action="store_const", dest="size", const="quick")
     size.add_argument("--smoke", action="store_const", dest="size", const="smoke")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--only", nargs="+", choices=SUBJECTS, metavar="SUBJECT", help="run these subjects only"
+    )
     parser.set_defaults(size="full")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="jamsession-web-bench-") as workdir:
         result = run(
-            WEB_SETTINGS[args.size], Path(workdir), lambda text: print(text, file=sys.stderr, flush=True)
+            WEB_SETTINGS[args.size],
+            Path(workdir),
+            lambda text: print(text, file=sys.stderr, flush=True),
+            args.only,
         )
     print(write(result, args.output))
     return 0 if not result.invalid else 1

@@ -36,9 +36,15 @@ def test_smoke_run_writes_results_summary_and_charts(tmp_path: Path) -> None:
     assert 7 == len(stalls)
     assert any(target["target"].startswith("two processes") for target in results["targets"])
 
+    telemetry = json.loads((tmp_path / "telemetry.json").read_text(encoding="utf-8"))
+    assert {"installed, off", "no plugin (control)", "on, API only", "on, SDK + Prometheus"} == set(
+        telemetry["cost_against_no_plugin"]
+    )
+    assert telemetry["dashboard"]["scrapes"] > 1
+
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "## Targets" in summary
     charts = {path.name for path in tmp_path.glob("*.png")}
-    expected = {"targets.png", "scaling.png", "jamlib.png"}
+    expected = {"targets.png", "scaling.png", "jamlib.png", "telemetry-dashboard.png"}
     expected |= {f"lifecycle-{backend}.png" for backend in ("memory", "sqlite", "mongodb")}
     assert expected == charts

@@ -123,7 +123,10 @@ def test_errors_subclass_the_builtins_that_describe_them() -> None:
 
 def test_repr_shows_no_key_material() -> None:
     store = MemorySessions(is_session_crypt=True, session_aes_secret=KEY)
-    assert "<MemorySessions serializer=JsonEncoder crypt=on>" == repr(store)
+    assert (
+        "<MemorySessions serializer=JsonEncoder crypt=on "
+        "sessions=this process only, not shared with other workers>"
+    ) == repr(store)
 
 
 def test_default_logger_is_jamsession() -> None:
@@ -203,7 +206,9 @@ def test_encoded_data_that_is_not_text_gets_a_typed_error(crypt: bool) -> None:
 async def test_an_id_factory_making_ids_get_would_refuse_fails_create(
     crypt: bool, made: Any, expected: str
 ) -> None:
-    store = MemorySessions(lambda: made, is_session_crypt=crypt, session_aes_secret=KEY if crypt else None)
+    store = MemorySessions(
+        id_factory=lambda: made, is_session_crypt=crypt, session_aes_secret=KEY if crypt else None
+    )
     with pytest.raises(jamsession.ConfigError, match=expected):
         await store.create("alice", {})
     assert [] == await store.list_sessions("alice")

@@ -75,7 +75,7 @@ def test_gc_purges_expired_sessions(tmp_path: Path) -> None:
     for _ in range(3):
         asyncio.run(create("alice", lambda: time.time() - 3600))
     live = asyncio.run(create("bob", time.time))
-    assert "purged 3 expired session(s)\n" == run("gc", str(config))
+    assert f"purged 3 expired session(s)\npath:       {database}\n" == run("gc", str(config))
     with contextlib.closing(sqlite3.connect(database)) as connection:
         assert [(b"bob",)] == connection.execute("SELECT session_key FROM sessions").fetchall()
     assert {} == asyncio.run(get(live))
@@ -102,3 +102,105 @@ def test_demo_walks_through_the_main_job(backend: str | None, tmp_path: Path) ->
     assert "get(old cookie) -> None" in output
     assert "get(phone)  -> None" in output
     assert "'role': 'admin'" in output
+
+
+def test_check_and_gc_resolve_a_relative_path_from_the_file_and_print_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cd / && jamsession gc /etc/app/sessions.toml` must use /etc/app/s.db, not /s.db.
+    app = tmp_path / "etc" / "app"
+    app.mkdir(parents=True)
+    config = app / "sessions.toml"
+    config.write_text('[jamsession]\nbackend = "sqlite"\npath = "s.db"\n')
+    elsewhere = tmp_path / "root"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert f"path:       {app / 's.db'}\n" in run("check", str(config))
+    assert f"purged 0 expired session(s)\npath:       {app / 's.db'}\n" == run("gc", str(config))
+    assert (app / "s.db").is_file()
+    assert [] == list(elsewhere.iterdir())
+
+
+def test_check_on_memory_says_the_store_is_per_process(tmp_path: Path) -> None:
+    config = tmp_path / "sessions.toml"
+    config.write_text('backend = "memory"\n')
+    output = run("check", str(config))
+    assert "round trip: ok" in output
+    assert (
+        "note:       backend 'memory' keeps sessions in each process's own memory: every web worker "
+        "has its own sessions"
+    ) in output
+
+
+def test_gc_on_memory_fails_saying_the_store_is_per_process(tmp_path: Path) -> None:
+    config = tmp_path / "sessions.toml"
+    config.write_text('backend = "memory"\n')
+    result = CliRunner().invoke(cli, ["gc", str(config)])
+    assert 1 == result.exit_code
+    assert "nothing to purge: backend 'memory' keeps sessions in each process's own memory" in result.output
+
+
+@pytest.mark.parametrize("command", ["gc", "check"])
+def test_a_command_without_config_mentions_jamsession_config(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JAMSESSION_CONFIG", raising=False)
+    result = CliRunner().invoke(cli, [command])
+    assert 2 == result.exit_code
+    assert "or set JAMSESSION_CONFIG to its path" in result.output
+
+
+def test_jamsession_config_gives_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "sessions.toml"
+    config.write_text(f'backend = "sqlite"\npath = "{tmp_path / "s.db"}"\n')
+    monkeypatch.setenv("JAMSESSION_CONFIG", str(config))
+    assert "purged 0 expired session(s)\n" in run("gc")
+
+
+def test_check_reports_a_file_without_a_backend(tmp_path: Path) -> None:
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    result = CliRunner().invoke(cli, ["check", str(config)])
+    assert 1 == result.exit_code
+    assert f"ConfigError: file {str(config)!r} names no backend" in result.output
+
+
+def test_check_reports_a_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.toml")])
+    assert 1 == result.exit_code
+    assert "does not exist" in result.output
+
+
+def test_demo_passes_options_to_the_backend(tmp_path: Path) -> None:
+    output = run("demo", "--backend", "sqlite", "-o", "synchronous=full", "-o", f"path={tmp_path / 'd.db'}")
+    assert f"SQLite file {tmp_path / 'd.db'}" in output
+    assert "Done." in output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (
+            ["--backend", "memory", "--url", "mongodb://x"],
+            "backend 'memory' has no option 'url' to set from --url",
+        ),
+        (["--backend", "sqlite", "-o", "busy_timeout=soon"], "--option busy_timeout='soon' is not a number"),
+        (["--backend", "memory", "-o", "max_sessions"], "'max_sessions' is not NAME=VALUE"),
+    ],
+)
+def test_demo_option_mistakes_are_reported(arguments: list[str], expected: str) -> None:
+    result = CliRunner().invoke(cli, ["demo", *arguments])
+    assert 0 != result.exit_code
+    assert expected in result.output
+
+
+def test_options_lists_a_backends_declared_options() -> None:
+    output = run("options", "sqlite")
+    lines = output.splitlines()
+    assert lines[0].split() == ["OPTION", "TYPE", "DEFAULT", "VARIABLE", "MEANING"]
+    path = next(line for line in lines if line.startswith("path "))
+    assert ["path", "str", "|", "os.PathLike[str]", "required", "JAMSESSION_PATH"] == path.split()[:6]
+    clock = next(line for line in lines if line.startswith("clock "))
+    assert "(code only)" in clock
+    crypt = next(line for line in lines if line.startswith("is_session_crypt "))
+    assert "JAMSESSION_IS_SESSION_CRYPT or JAMSESSION_CRYPT" in crypt

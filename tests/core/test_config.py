@@ -17,8 +17,10 @@ def test_open_by_name_with_options() -> None:
     assert (60, 10) == (store.default_ttl, store.max_sessions)
 
 
-def test_open_defaults_to_memory() -> None:
-    assert isinstance(jamsession.open(), MemorySessions)
+def test_open_without_a_backend_fails_naming_the_fix() -> None:
+    # Never silently memory: several web workers would each keep their own sessions.
+    with pytest.raises(ConfigError, match=r"no backend named.*JAMSESSION_BACKEND"):
+        jamsession.open()
 
 
 def test_unknown_option_names_it_suggests_and_lists_the_valid_ones() -> None:
@@ -164,9 +166,12 @@ def test_bad_environment_values_name_the_variable(monkeypatch: pytest.MonkeyPatc
         jamsession.open("memory")
 
 
-def test_unknown_environment_variables_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_misspelled_variable_is_reported_with_the_right_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JAMSESSION_DEFAULT_TLL", "5")
-    with pytest.raises(ConfigError, match="environment variable JAMSESSION_DEFAULT_TLL"):
+    with pytest.raises(
+        ConfigError,
+        match=r"environment variable JAMSESSION_DEFAULT_TLL .* did you mean JAMSESSION_DEFAULT_TTL",
+    ):
         jamsession.open("memory")
 
 

@@ -1,14 +1,17 @@
 """Hook plugins: lifecycle events and CLI commands, through real entry points."""
 
+import base64
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 from tests.core.conftest import MakeDistribution
 
 import jamsession
-from jamsession import hookimpl
+from jamsession import backend_name, hookimpl
+from jamsession._crypto import b64encode
 from jamsession._hooks import fingerprint
 from jamsession_memory import MemorySessions
 
@@ -184,3 +187,299 @@ async def test_a_failing_observer_does_not_undo_the_operation(caplog: pytest.Log
     assert {"n": 1} == await store.get(session_id)
     assert "audit log is down" in caplog.text
     assert session_id not in caplog.text
+
+
+class Operations:
+    """Records every ``jamsession_store_operation`` call, without the store."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str, str | None]] = []
+        self.durations: list[float] = []
+
+    @hookimpl
+    def jamsession_store_operation(  # an implementation takes the arguments it needs, by name
+        self,
+        operation: str,
+        backend: str,
+        duration: float,
+        outcome: str,
+        error: BaseException | None,
+    ) -> None:
+        self.seen.append((operation, backend, outcome, None if error is None else type(error).__name__))
+        self.durations.append(duration)
+
+
+class Rejections:
+    """Records every ``jamsession_token_rejected`` reason."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    @hookimpl
+    def jamsession_token_rejected(self, store: Any, reason: str) -> None:
+        self.reasons.append(reason)
+
+
+async def test_the_operation_hook_times_every_operation_with_its_outcome() -> None:
+    plugin = Operations()
+    jamsession.register_plugin(plugin)
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    token = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(token)
+    await store.update(token, {"n": 2})
+    new_token = await store.rework(token)
+    assert None is await store.get(token)
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.update(token, {"n": 3})
+    with pytest.raises(jamsession.UnsupportedTypeError):
+        await store.create("alice", {"handle": object()})
+    assert 1 == len(await store.list_sessions("alice"))  # type: ignore[attr-defined]
+    await store.delete(new_token)
+    await store.clear("alice")
+    assert 0 == await store.purge_expired()  # type: ignore[attr-defined]
+    assert [
+        ("create", "memory", "ok", None),
+        ("get", "memory", "ok", None),
+        ("update", "memory", "ok", None),
+        ("rework", "memory", "ok", None),
+        ("get", "memory", "miss", None),
+        ("update", "memory", "miss", "JamSessionNotFound"),
+        ("create", "memory", "error", "UnsupportedTypeError"),
+        ("list_sessions", "memory", "ok", None),
+        ("delete", "memory", "ok", None),
+        ("clear", "memory", "ok", None),
+        ("purge_expired", "memory", "ok", None),
+    ] == plugin.seen
+    assert all(0 <= duration < 60 for duration in plugin.durations)
+
+
+async def test_a_duration_is_the_operation_alone() -> None:
+    class SlowAudit:
+        @hookimpl
+        def jamsession_session_created(self, store: Any, session_key: str, fingerprint: str) -> None:
+            time.sleep(0.05)  # a slow lifecycle observer is not the store's time
+
+    plugin = Operations()
+    jamsession.register_plugin(plugin)
+    jamsession.register_plugin(SlowAudit())
+    store = MemorySessions()
+    await store.create("alice", {})
+    assert [("create", "memory", "ok", None)] == plugin.seen
+    assert plugin.durations[0] < 0.05
+
+
+async def test_a_failing_operation_observer_changes_no_result(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing:
+        @hookimpl
+        def jamsession_store_operation(
+            self,
+            operation: str,
+            backend: str,
+            duration: float,
+            outcome: str,
+            error: BaseException | None,
+        ) -> None:
+            raise RuntimeError("metrics are down")
+
+    jamsession.register_plugin(Failing())
+    store = MemorySessions()
+    token = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(token)
+    await store.delete(token)
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.rework(token)
+    assert 4 == caplog.text.count("metrics are down")
+    assert token not in caplog.text
+
+
+def test_the_backend_is_named_as_installed() -> None:
+    class Subclassed(MemorySessions):
+        pass
+
+    class Unlisted(jamsession.RecordSessionModule):  # a backend no distribution installs
+        pass
+
+    assert "memory" == backend_name(MemorySessions)
+    assert "memory" == backend_name(Subclassed)
+    assert "Unlisted" == backend_name(Unlisted)
+
+
+async def test_rejected_tokens_are_reported_with_their_reason() -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    token = await store.create("alice", {})
+    dead = await store.create("alice", {})
+    await store.delete(dead)
+    foreign = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    foreign_token = await foreign.create("alice", {})
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[-1] ^= 1
+    flipped = b64encode(bytes(raw))
+    for hostile in (123, "", "x" * 600, "not base64!", b64encode(b"\x01" + bytes(20)), b64encode(bytes(60))):
+        assert None is await store.get(hostile)  # type: ignore[arg-type]
+    assert ["malformed"] * 6 == rejections.reasons
+    rejections.reasons.clear()
+    assert None is await store.get(foreign_token)
+    assert None is await store.get(flipped)
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.rework(flipped)
+    assert ["tampered"] * 3 == rejections.reasons
+    rejections.reasons.clear()
+    assert {} == await store.get(token)
+    assert None is await store.get(dead)  # well-formed and ours: a miss, not a rejection
+    assert [] == rejections.reasons
+
+
+async def test_with_crypt_off_only_odd_characters_are_rejected() -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    store = MemorySessions()
+    assert None is await store.get("no-such-session")
+    assert None is await store.get("nul\x00byte")
+    assert ["malformed"] == rejections.reasons
+
+
+async def test_a_rejected_token_is_reported_once_per_call() -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    jamsession.register_plugin(Operations())
+
+    class Deletions:
+        @hookimpl
+        def jamsession_session_deleted(self, store: Any, fingerprint: str) -> None:
+            pass
+
+    jamsession.register_plugin(Deletions())
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    await store.delete("garbage")
+    assert ["malformed"] == rejections.reasons
+
+
+def test_no_plugin_no_wrapping_of_operations_or_token_checks() -> None:
+    store = MemorySessions(is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    for name in ("get", "update", "list_sessions", "purge_expired", "_resolve_session_id"):
+        assert name not in vars(store)
+
+
+def test_a_plugin_config_error_fails_at_start_up(make_distribution: MakeDistribution) -> None:
+    make_distribution(
+        "jamsession-configured",
+        entry_points={"jamsession.plugins": {"configured": "jamsession_configured"}},
+        modules={
+            "jamsession_configured.py": (
+                "from jamsession import ConfigError\n"
+                "raise ConfigError('JAMSESSION_CONFIGURED=nope is not a setting')\n"
+            )
+        },
+    )
+    with pytest.raises(jamsession.ConfigError, match="JAMSESSION_CONFIGURED=nope"):
+        jamsession.open("memory")
+
+
+def test_the_web_hooks_reach_a_plugin_through_hook_caller(caplog: pytest.LogCaptureFixture) -> None:
+    class Web:
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, str]] = []
+
+        @hookimpl
+        def jamsession_http_session_loaded(self, store: Any, outcome: str) -> None:
+            self.seen.append(("loaded", outcome))
+
+        @hookimpl
+        def jamsession_http_session_saved(self, store: Any, outcome: str) -> None:
+            raise RuntimeError("metrics are down")
+
+    assert None is jamsession.hook_caller("jamsession_http_session_loaded")
+    plugin = Web()
+    jamsession.register_plugin(plugin)
+    loaded = jamsession.hook_caller("jamsession_http_session_loaded")
+    saved = jamsession.hook_caller("jamsession_http_session_saved")
+    assert loaded is not None
+    assert saved is not None
+    store = MemorySessions()
+    loaded(store=store, outcome="not_found")
+    saved(store=store, outcome="created")  # a failing observer: logged, not raised
+    assert [("loaded", "not_found")] == plugin.seen
+    assert "metrics are down" in caplog.text
+
+
+def test_hook_caller_names_an_unknown_hook() -> None:
+    with pytest.raises(
+        jamsession.PluginTypeError, match="'jamsession_session_loaded' is not a jamsession hook"
+    ):
+        jamsession.hook_caller("jamsession_session_loaded")
+
+
+async def test_the_operation_hook_times_load_patch_login_and_revoke() -> None:
+    plugin = Operations()
+    jamsession.register_plugin(plugin)
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    token = await store.create("anonymous", {"cart": 1})
+    entry = await store.load(token)  # type: ignore[attr-defined]
+    await store.patch(token, {"cart": 2}, expected=entry)  # type: ignore[attr-defined]
+    user_token = await store.rework(token, session_key="alice", data={"cart": 2})  # type: ignore[call-arg]
+    assert None is await store.load(token)  # type: ignore[attr-defined]
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.patch(token, {"cart": 3})  # type: ignore[attr-defined]
+    [info] = await store.list_sessions("alice")  # type: ignore[attr-defined]
+    assert False is await store.revoke("bob", info.handle)  # type: ignore[attr-defined]
+    assert True is await store.revoke("alice", info.handle)  # type: ignore[attr-defined]
+    assert None is await store.get(user_token)
+    assert [
+        ("create", "memory", "ok", None),
+        ("load", "memory", "ok", None),
+        ("patch", "memory", "ok", None),
+        ("rework", "memory", "ok", None),
+        ("load", "memory", "miss", None),
+        ("patch", "memory", "miss", "JamSessionNotFound"),
+        ("list_sessions", "memory", "ok", None),
+        ("revoke", "memory", "miss", None),
+        ("revoke", "memory", "ok", None),
+        ("get", "memory", "miss", None),
+    ] == plugin.seen
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("crypt", [False, True], ids=["crypt off", "crypt on"])
+async def test_an_expired_session_still_stored_is_rejected_as_expired(crypt: bool) -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    store: Any = jamsession.open(
+        "memory", is_session_crypt=crypt, session_aes_secret=jamsession.generate_key(), default_ttl=60
+    )
+    store.clock = Clock()
+    expired = await store.create("alice", {"n": 1})
+    deleted = await store.create("alice", {"n": 2})
+    await store.delete(deleted)
+    store.clock.now += 61
+    assert None is await store.get(expired)
+    assert None is await store.load(expired)
+    assert ["expired"] * 2 == rejections.reasons
+    rejections.reasons.clear()
+    # Deleted: a miss that no record explains, so no rejection.
+    assert None is await store.get(deleted)
+    # The memory store reclaims expired records on a write: gone, the session reads as deleted.
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.update(expired, {"n": 3})
+    assert None is await store.get(expired)
+    assert [] == rejections.reasons
+
+
+async def test_a_live_session_or_a_rejected_token_is_not_also_reported_expired() -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    store: Any = jamsession.open(
+        "memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key(), default_ttl=60
+    )
+    token = await store.create("alice", {"n": 1})
+    assert {"n": 1} == await store.get(token)
+    assert None is await store.get("garbage")
+    assert ["malformed"] == rejections.reasons

@@ -1,5 +1,7 @@
 """Finding and loading plugins, and every way that can go wrong."""
 
+from collections.abc import Callable
+
 import pytest
 from tests.core.conftest import MakeDistribution
 from tests.core.minimal_backend import SOURCE
@@ -12,20 +14,58 @@ from jamsession import (
     PluginNotFoundError,
     PluginTypeError,
 )
-from jamsession._registry import _registered
+from jamsession._registry import Kind, _not_found_advice, _registered
 from jamsession_memory import MemorySessions
 
 BROKEN = "raise RuntimeError('driver missing')\n"
 
 
-def test_unknown_name_lists_what_is_installed_and_the_pip_hint() -> None:
+def test_unknown_name_lists_what_is_installed_and_gives_no_install_hint() -> None:
+    # Anyone could publish jamsession-nosuchstore: advising to install it would be advising a stranger's code.
     with pytest.raises(PluginNotFoundError) as caught:
         jamsession.load_backend("nosuchstore")
     message = str(caught.value)
     assert "memory" in message
-    assert "pip install jamsession-nosuchstore" in message
+    assert "pip install jamsession-nosuchstore" not in message
+    assert "'package.module:Class'" in message
     assert isinstance(caught.value, LookupError)
     assert "nosuchstore" == caught.value.name
+
+
+@pytest.mark.parametrize(
+    ("load", "typo", "meant"),
+    [(jamsession.load_backend, "sqllite", "sqlite"), (jamsession.load_serializer, "jsn", "json")],
+)
+def test_a_near_miss_of_an_installed_name_is_a_typo(
+    load: Callable[[str], object], typo: str, meant: str
+) -> None:
+    with pytest.raises(PluginNotFoundError) as caught:
+        load(typo)
+    message = str(caught.value)
+    assert f"did you mean {meant!r}?" in message
+    assert "pip install" not in message
+
+
+def test_open_with_a_typo_suggests_the_installed_backend() -> None:
+    with pytest.raises(PluginNotFoundError, match="did you mean 'sqlite'") as caught:
+        jamsession.open("sqllite")
+    assert "pip install" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("backend", "mongodb"), ("backend", "redis"), ("serializer", "cbor"), ("backend", "sqlite")],
+)
+def test_the_install_hint_is_given_for_this_projects_own_plugins_only(kind: Kind, name: str) -> None:
+    # As on a machine where only the core (memory, json) is installed.
+    advice = _not_found_advice(kind, name, ["memory", "json"])
+    assert f"install it with `pip install jamsession-{name}`" in advice
+
+
+def test_a_stranger_name_gets_the_list_of_this_projects_plugins_not_a_hint_for_itself() -> None:
+    advice = _not_found_advice("backend", "cassandra", ["memory"])
+    assert "jamsession-cassandra" not in advice
+    assert "mongodb, redis, sqlite" in advice
 
 
 def test_broken_plugin_names_its_distribution_and_chains_the_cause(

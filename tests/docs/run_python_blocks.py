@@ -13,10 +13,15 @@ import inspect
 import json
 import sys
 import traceback
+import types
 
 
 async def run(blocks: list[tuple[str, str]]) -> None:
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    # A module in sys.modules, as a reader's script is: frameworks (Litestar) resolve
+    # the type hints of handlers through the module that defines them.
+    module = types.ModuleType("__docs__")
+    sys.modules[module.__name__] = module
+    namespace: dict[str, object] = module.__dict__
     exec("import jamsession", namespace)  # noqa: S102 - the pages' common first line
     for where, code in blocks:
         try:

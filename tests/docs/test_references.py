@@ -65,9 +65,10 @@ def test_the_cli_reference_documents_every_command_and_only_commands() -> None:
 
 
 def _options(cls: type, *, beyond: type | None = None) -> set[str]:
-    names = {p for p in inspect.signature(cls).parameters if p not in {"self"}}
+    # The declared options, as configuration and `jamsession options` read them.
+    names = set(jamsession.options_of(cls))
     if beyond is not None:
-        names -= set(inspect.signature(beyond).parameters)
+        names -= set(jamsession.options_of(beyond))
     return names
 
 
@@ -97,9 +98,29 @@ def _backends() -> list[tuple[str, type, type | None]]:
 def test_the_configuration_reference_lists_every_option(section: str, cls: type, beyond: type | None) -> None:
     sections = _sections((DOCS / "configuration.md").read_text(), "##")
     assert _options(cls, beyond=beyond) == _table_options(sections[section])
+    # What only code can give is said so, as the backend declares it.
+    declared = jamsession.options_of(cls)
+    rows = dict(re.findall(r"^\| `(\w+)` \|(.*)$", sections[section], flags=re.MULTILINE))
+    for name, row in rows.items():
+        assert declared[name].code_only == ("code only" in row), f"{section}: {name}"
 
 
 def test_the_configuration_reference_names_every_environment_alias() -> None:
     page = (DOCS / "configuration.md").read_text()
     for variable in [*ENV_ALIASES, "JAMSESSION_CONFIG"]:
         assert f"`{variable}`" in page, variable
+
+
+def test_the_backend_chooser_says_which_backends_are_per_process() -> None:
+    # Several web workers on a per-process store log users out at random: the chooser says so
+    # for every built-in backend whose class declares process_local, and only for those.
+    lines = (DOCS / "backends.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| | "))
+    columns = re.findall(r"`(\w+)`", header)
+    shared = next(line for line in lines if line.startswith("| shared by |"))
+    cells = [cell.strip() for cell in shared.strip("|").split("|")[1:]]
+    classes = {name: cls for name, cls, _ in _backends()}
+    assert sorted(name for name in classes if name.islower()) == sorted(columns)
+    assert {name: classes[name].process_local for name in columns} == {
+        name: cell.startswith("**one process only**") for name, cell in zip(columns, cells, strict=True)
+    }

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import jamsession
 from jamsession._cli import cli
 from jamsession._scaffold import PluginNames, render
 
@@ -68,6 +69,20 @@ def test_generated_plugins_install_list_and_pass_their_conformance_suites(tmp_pa
         "version": "0.1.0",
         "target": "jamsession_acme:AcmeEncoder",
     } in listed
+
+    # The generated backend declares its options and restates none of its base class's.
+    options = _run(BIN / "jamsession", "options", "acme-kv", site=site).splitlines()
+    assert ["OPTION", "TYPE", "DEFAULT", "VARIABLE", "MEANING"] == options[0].split()
+    names = [line.split()[0] for line in options[1:]]
+    assert [*jamsession.options_of(jamsession.RecordSessionModule)] == names
+    declared = _run(
+        sys.executable,
+        "-c",
+        "import inspect, jamsession_acme_kv as m; c = m.AcmeKvSessions; "
+        "print(('options' in vars(c), [*inspect.signature(c).parameters]))",
+        site=site,
+    )
+    assert "(True, ['options'])" == declared.strip()
 
     for project in (backend, serializer):
         # Each runs under its own pyproject's pytest settings, importing the installed copy.

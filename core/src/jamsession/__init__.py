@@ -26,11 +26,13 @@ from jamsession._errors import (
     UnsupportedTypeError,
 )
 from jamsession._handles import session_handle
-from jamsession._hooks import hookimpl, register_plugin
+from jamsession._hooks import hook_caller, hookimpl, register_plugin
 from jamsession._ids import default_id_factory
-from jamsession._record import RecordSessionModule, SessionInfo, StoredSession
+from jamsession._options import Option, options_of
+from jamsession._record import RecordOptions, RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
+    backend_name,
     installed_plugins,
     load_backend,
     load_serializer,
@@ -56,11 +58,13 @@ __all__ = [
     "JamSessionError",
     "JamSessionNotFound",
     "JsonEncoder",
+    "Option",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",
     "PluginNotFoundError",
     "PluginTypeError",
+    "RecordOptions",
     "RecordSessionModule",
     "SecretInput",
     "SerializationError",
@@ -70,14 +74,17 @@ __all__ = [
     "StoredSession",
     "UnsupportedTypeError",
     "__version__",
+    "backend_name",
     "default_id_factory",
     "from_config",
     "generate_key",
+    "hook_caller",
     "hookimpl",
     "installed_plugins",
     "load_backend",
     "load_serializer",
     "open",
+    "options_of",
     "register_backend",
     "register_plugin",
     "register_serializer",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._hooks import observe_lifecycle
-from jamsession._registry import load_serializer
+from jamsession._registry import backend_name, load_serializer
 from jamsession._serializer import BaseEncoder
 
 
@@ -31,7 +31,7 @@ class PluginAssembly:
         return load_serializer(name)
 
     def attach(self, store: BaseAsyncSessionModule, /) -> None:
-        observe_lifecycle(store)
+        observe_lifecycle(store, backend_name)
 
 
 BaseAsyncSessionModule._assembly = PluginAssembly()

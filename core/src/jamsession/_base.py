@@ -6,7 +6,7 @@ import abc
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypedDict
 
 from jamsession import _codec
 from jamsession._crypto import KeyRing, SecretInput
@@ -18,6 +18,7 @@ from jamsession._errors import (
     PluginTypeError,
 )
 from jamsession._ids import MAX_TOKEN_LENGTH, checked_raw_id, default_id_factory, is_raw_id
+from jamsession._options import BASE_OPTIONS, Option
 from jamsession._serializer import BaseEncoder
 
 
@@ -43,6 +44,16 @@ class Assembly(Protocol):
 
     def attach(self, store: BaseAsyncSessionModule, /) -> None:
         """Let the plugins that observe the lifecycle see ``store``'s operations."""
+
+
+class BaseOptions(TypedDict, total=False):
+    """The options of :class:`BaseAsyncSessionModule` (:data:`BASE_OPTIONS`) as keyword arguments."""
+
+    id_factory: Callable[[], str]
+    is_session_crypt: bool
+    session_aes_secret: SecretInput | None
+    serializer: type[BaseEncoder] | BaseEncoder | str
+    logger: BaseLogger | None
 
 
 class BaseAsyncSessionModule(abc.ABC):
@@ -91,6 +102,11 @@ class BaseAsyncSessionModule(abc.ABC):
     supports_listing: ClassVar[bool] = False
     #: ``purge_expired()``.
     supports_purge: ClassVar[bool] = False
+    #: Sessions live in this process's memory: other processes (other web workers) never see them.
+    process_local: ClassVar[bool] = False
+
+    #: The options this class adds to its bases' (see :func:`jamsession.options_of`).
+    options: ClassVar[tuple[Option, ...]] = BASE_OPTIONS
 
     # How a store being built reaches the installed plugins; see Assembly.
     _assembly: ClassVar[Assembly]

@@ -120,6 +120,15 @@ class KeyRing:
         nonce = os.urandom(_NONCE_BYTES)
         return b"".join((_VERSION, nonce, self._newest.encrypt(nonce, plaintext, purpose)))
 
+    @staticmethod
+    def is_ciphertext(blob: bytes) -> bool:
+        """Whether ``blob`` is shaped like a ciphertext of ours (version byte, room for nonce and tag).
+
+        One that is, yet fails :meth:`decrypt`, was altered or sealed under
+        another key; one that is not is malformed.
+        """
+        return len(blob) >= _OVERHEAD and blob[:1] == _VERSION
+
     def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
         """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise."""
         if len(blob) < _OVERHEAD or blob[:1] != _VERSION:

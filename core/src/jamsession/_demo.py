@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._config import open as open_store
 from jamsession._crypto import generate_key
-from jamsession._registry import available_names
+from jamsession._errors import ConfigError
+from jamsession._options import options_of
+from jamsession._registry import available_names, load_backend
 
 
 def _short(token: str) -> str:
@@ -19,9 +21,17 @@ def _short(token: str) -> str:
 
 
 async def run_demo(
-    echo: Callable[[str], Any], *, backend: str | None = None, path: str | None = None
+    echo: Callable[[str], Any],
+    *,
+    backend: str | None = None,
+    path: str | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> None:
-    """Run the walk-through on the embedded default store (SQLite when installed)."""
+    """Run the walk-through on the embedded default store (SQLite when installed).
+
+    ``texts`` are more options of the backend as text (``url`` for a server),
+    read as their environment variables would be.
+    """
     with tempfile.TemporaryDirectory(prefix="jamsession-demo-") as scratch:
         options: dict[str, Any] = {
             "is_session_crypt": True,
@@ -30,13 +40,36 @@ async def run_demo(
         }
         if backend is None:
             backend = "sqlite" if "sqlite" in available_names("backend") else "memory"
+        options.update(_read(backend, texts or {}))
         if backend == "sqlite":
-            options["path"] = path or str(Path(scratch) / "sessions.db")
+            options["path"] = path or options.get("path") or str(Path(scratch) / "sessions.db")
             where = f"SQLite file {options['path']}"
+        elif backend == "memory":
+            where = "this process's memory"
         else:
-            where = "process memory" if backend == "memory" else "its default location"
+            # Not the URL: it may hold a password.
+            where = "the server given" if "url" in options else "its default location"
         async with open_store(backend, **options) as store:
             await _walk_through(store, echo, f"backend {backend!r} ({where}), encrypted IDs (AES-256-GCM)")
+
+
+def _read(backend: str, texts: Mapping[str, str]) -> dict[str, Any]:
+    """The command line's ``--url`` and ``--option NAME=VALUE``, read by the backend's declared options."""
+    if not texts:
+        return {}
+    known = options_of(load_backend(backend))
+    values = {}
+    for name, text in texts.items():
+        source = "--url" if name == "url" else f"--option {name}"
+        option = known.get(name)
+        if option is None or option.code_only:
+            offered = ", ".join(n for n, o in known.items() if not o.code_only)
+            raise ConfigError(
+                f"backend {backend!r} has no option {name!r} to set from {source}; "
+                f"it takes: {offered} (`jamsession options {backend}` describes them)"
+            )
+        values[name] = option.from_text(text, source=source)
+    return values
 
 
 async def _walk_through(store: BaseAsyncSessionModule, echo: Callable[[str], Any], setting: str) -> None:
@@ -81,4 +114,6 @@ async def _walk_through(store: BaseAsyncSessionModule, echo: Callable[[str], Any
     echo(f"   get(laptop) -> {await store.get(promoted)}")
     echo(f"   get(phone)  -> {await store.get(phone)}")
     echo(f"   bob is untouched: get(bob) -> {await store.get(desktop)}\n")
+    # Leave nothing behind in a store that outlives the demo (a server, a file given with --path).
+    await store.clear("bob")
     echo("Done.")

@@ -121,9 +121,13 @@ class PluginError(JamSessionError):
 
 
 class PluginNotFoundError(PluginError, LookupError):
-    """No installed or registered plugin has this name."""
+    """No installed or registered plugin has this name.
 
-    def __init__(self, kind: str, name: str, installed: Sequence[str]) -> None:
+    ``advice`` is the fix the message ends with; without it, the message
+    says to pick an installed name or a ``'package.module:Class'`` path.
+    """
+
+    def __init__(self, kind: str, name: str, installed: Sequence[str], *, advice: str | None = None) -> None:
         self.kind = kind
         self.name = name
         self.installed = tuple(installed)
@@ -135,11 +139,9 @@ class PluginNotFoundError(PluginError, LookupError):
                 f"after the colon, or pick an installed {kind} by name (installed: {listing})"
             )
             return
-        super().__init__(
-            f"no {kind} named {name!r} is installed (installed: {listing}); "
-            f"install it with `pip install jamsession-{name}`, or pass "
-            f"'package.module:Class'"
-        )
+        if advice is None:
+            advice = f"pick an installed {kind}, or pass 'package.module:Class'"
+        super().__init__(f"no {kind} named {name!r} is installed (installed: {listing}); {advice}")
 
 
 class DuplicatePluginError(PluginError, LookupError):

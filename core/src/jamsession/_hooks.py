@@ -10,15 +10,19 @@ a store only wraps the methods whose events somebody observes (see
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from jamsession._crypto import KeyRing, b64decode
 from jamsession._entry_points import published
-from jamsession._errors import PluginTypeError
+from jamsession._errors import ConfigError, InvalidSessionToken, JamSessionNotFound, PluginTypeError
 from jamsession._handles import session_handle as fingerprint
+from jamsession._ids import MAX_TOKEN_LENGTH
 
 if TYPE_CHECKING:
     import click
@@ -32,6 +36,31 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 _logger = logging.getLogger("jamsession")
+
+#: The store methods the ``jamsession_store_operation`` hook times, where a store has them.
+OPERATIONS = (
+    "create",
+    "get",
+    "update",
+    "delete",
+    "rework",
+    "clear",
+    "list_sessions",
+    "purge_expired",
+    "load",
+    "patch",
+    "revoke",
+)
+#: Outcomes of a store operation.
+OUTCOME_OK = "ok"
+OUTCOME_MISS = "miss"
+OUTCOME_ERROR = "error"
+#: Reasons a client's token is turned away.
+REJECTED_MALFORMED = "malformed"
+REJECTED_TAMPERED = "tampered"
+REJECTED_EXPIRED = "expired"
+#: Operations whose miss is checked for an expired session when ``jamsession_token_rejected`` is observed.
+_EXPIRY_CHECKED = ("get", "load", "update", "patch", "rework")
 
 
 class HookSpecs:
@@ -83,6 +112,107 @@ class HookSpecs:
         .. versionadded:: 0.1
         """
 
+    @hookspec
+    def jamsession_store_operation(  # noqa: PLR0917 - pluggy passes hook arguments by name
+        self,
+        store: BaseAsyncSessionModule,
+        operation: str,
+        backend: str,
+        duration: float,
+        outcome: str,
+        error: BaseException | None,
+    ) -> None:
+        """A store operation finished; called once per call, after it returned or raised.
+
+        ``operation`` is the method's name (``"get"``, ``"create"``, ... see
+        :data:`OPERATIONS`), ``backend`` the name the backend is installed
+        under (``"memory"``, ``"sqlite"``; the class name for a backend that
+        is not installed), ``duration`` the seconds the call took, measured
+        with :func:`time.perf_counter`.
+
+        ``outcome`` is ``"ok"``; ``"miss"`` when the call found no live session
+        (``get`` gave ``None``, ``update`` or ``rework`` raised
+        :class:`~jamsession.JamSessionNotFound`); or ``"error"`` when it raised
+        anything else. ``error`` is the exception the caller got, if any: its
+        message may quote what the caller passed, so record its type only.
+
+        A store times its methods only when some plugin implements this hook,
+        deciding once, when it is built::
+
+            from jamsession import hookimpl
+
+            @hookimpl
+            def jamsession_store_operation(store, operation, backend, duration, outcome, error):
+                DURATIONS.labels(backend, operation, outcome).observe(duration)
+
+        .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_token_rejected(self, store: BaseAsyncSessionModule, reason: str) -> None:
+        """A client's session token was turned away: not one of this store's, or its session expired.
+
+        ``reason`` says what the core can know of why, and no more:
+
+        * ``"malformed"``: not a string, empty, too long; with crypt off, not
+          printable ASCII; with crypt on, not URL-safe base64 in its one
+          spelling, or too short or of another version to be a ciphertext.
+        * ``"tampered"``: shaped like a ciphertext, but failing authentication
+          under every key of the ring. That covers a token altered in any
+          bit *and* one sealed under a key the store does not hold (another
+          deployment's, or one retired too early): AES-GCM fails the same
+          way for both, and a token names no key, so "unknown key" cannot
+          be told apart from tampering. A spike of these right after a
+          deployment is a key-rotation mistake; a steady trickle is probing.
+        * ``"expired"``: an authentic token whose session's record is still
+          stored but expired. Checked only on a miss of ``get``, ``load``,
+          ``update``, ``patch`` or ``rework``, with one more look-up of the
+          record. After a purge, MongoDB's TTL monitor or Redis's own expiry
+          has removed it, an expired session reads as one that was deleted
+          or never existed: an operation ``"miss"``, no rejection.
+
+        The token itself is never passed on.
+
+        Called once per operation that turns a token away; a store checks
+        tokens this way only when some plugin implements this hook::
+
+            @hookimpl
+            def jamsession_token_rejected(store, reason):
+                REJECTED.labels(reason).inc()
+
+        .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_http_session_loaded(self, store: BaseAsyncSessionModule, outcome: str) -> None:
+        """The web layer looked up the session of a request that carried a session cookie.
+
+        ``outcome`` is ``"found"`` or ``"not_found"`` (the cookie named no live
+        session: expired, revoked, foreign or tampered). Called by the web
+        integration (``jamsession-web``) once per such request, after the
+        store's own ``jamsession_store_operation``; it asks whether any plugin
+        implements this hook once, when it is set up, and makes no call otherwise::
+
+            @hookimpl
+            def jamsession_http_session_loaded(store, outcome):
+                LOADED.labels(outcome).inc()
+
+        .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_http_session_saved(self, store: BaseAsyncSessionModule, outcome: str) -> None:
+        """The web layer saved a request's changed session, at the start of the response.
+
+        ``outcome`` is ``"created"`` (a new session, with a new cookie) or
+        ``"updated"`` (the request's session, changed; with the aiohttp-session
+        storage, also a session moved to a new identity's key and token). Called by the web
+        integration (``jamsession-web``) under the same rules as
+        :meth:`jamsession_http_session_loaded`.
+
+        .. versionadded:: 0.1
+        """
+
 
 _manager: pluggy.PluginManager | None = None
 
@@ -100,6 +230,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
         for entry_point in published("plugin"):
             try:
                 plugin = entry_point.load()
+            except ConfigError:
+                raise  # the user's settings for an installed plugin are wrong: say so at start-up
             except Exception as exc:  # noqa: BLE001 - any failure of a third party's import
                 _logger.warning(
                     "skipping jamsession plugin %r: import failed (%s: %s)",
@@ -136,16 +268,60 @@ def register_plugin(plugin: object) -> None:
         raise PluginTypeError(f"{plugin!r} is not a valid jamsession hook plugin: {exc}", obj=plugin) from exc
 
 
-def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
+def hook_caller(name: str) -> Callable[..., Any] | None:
+    """The caller of the hook ``name`` if some registered plugin implements it, else ``None``.
+
+    For code outside the core that emits events of its own (the web
+    integration calls ``jamsession_http_session_loaded`` and ``_saved``):
+    ask once, when set up, and keep the answer, so that when no plugin
+    implements the hook the only cost per event is a test for ``None``::
+
+        from jamsession import hook_caller
+
+        class Middleware:
+            def __init__(self, store):
+                self.store = store
+                self.on_loaded = hook_caller("jamsession_http_session_loaded")
+
+            async def load(self, cookie):
+                entry = await self.store.load(cookie)
+                if self.on_loaded is not None:
+                    self.on_loaded(store=self.store, outcome="found" if entry else "not_found")
+                return entry
+
+    A plugin's failure is logged and does not reach the caller. Plugins
+    registered after the call are not seen by the answer it gave.
+
+    Raises:
+        PluginTypeError: ``name`` is not one of :class:`HookSpecs`' hooks.
+
+    .. versionadded:: 0.1
+    """
+    caller = getattr(get_plugin_manager().hook, name, None)
+    if caller is None or not hasattr(HookSpecs, name):
+        raise PluginTypeError(f"{name!r} is not a jamsession hook", obj=name)
+    if not caller.get_hookimpls():
+        return None
+
+    def call(**kwargs: Any) -> None:
+        try:
+            caller(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - an observer's failure must not change the request
+            _logger.warning("a jamsession %s hook failed (%s: %s)", name, type(exc).__name__, exc)
+
+    return call
+
+
+def observe_lifecycle(store: BaseAsyncSessionModule, name_backend: Callable[[type], str]) -> None:
     """Wrap the store's methods whose lifecycle events some plugin implements.
 
     Called once per store when it is built; a method no plugin observes is
     left untouched, so it pays nothing for the hook system.
     """
     hook = get_plugin_manager().hook
-
-    def resolve(token: str) -> str | None:
-        return store._resolve_session_id(token)
+    observe_operations(store, name_backend)
+    # Bound now: the lifecycle's own look-ups are not tokens a client sent (see observe_token_rejections).
+    resolve = store._resolve_session_id
 
     def wrap(name: str, after: Callable[..., None]) -> None:
         method: Callable[..., Awaitable[Any]] = getattr(store, name)
@@ -207,3 +383,145 @@ def observe_lifecycle(store: BaseAsyncSessionModule) -> None:
             hook.jamsession_sessions_cleared(store=store, session_key=session_key)
 
         wrap("clear", cleared)
+
+    observe_token_rejections(store)
+
+
+def observe_operations(store: BaseAsyncSessionModule, name_backend: Callable[[type], str]) -> None:
+    """Time the store's operations for ``jamsession_store_operation``, if some plugin implements it.
+
+    Called once per store when it is built, before the lifecycle hooks wrap
+    their methods, so a duration is the operation's alone.
+    """
+    hook = get_plugin_manager().hook.jamsession_store_operation
+    if not hook.get_hookimpls():
+        return
+    backend = name_backend(type(store))
+    for name in OPERATIONS:
+        method = getattr(store, name, None)
+        if method is not None and inspect.iscoroutinefunction(method):
+            setattr(store, name, _timed(store, name, backend, method, hook))
+
+
+def _timed(
+    store: BaseAsyncSessionModule,
+    name: str,
+    backend: str,
+    method: Callable[..., Awaitable[Any]],
+    hook: Any,
+) -> Callable[..., Awaitable[Any]]:
+    def report(started: float, outcome: str, error: BaseException | None) -> None:
+        duration = time.perf_counter() - started
+        try:
+            hook(
+                store=store, operation=name, backend=backend, duration=duration, outcome=outcome, error=error
+            )
+        except Exception as exc:  # noqa: BLE001 - an observer's failure must not change the operation's result
+            _logger.warning("a jamsession %s hook failed (%s: %s)", name, type(exc).__name__, exc)
+
+    @functools.wraps(method)
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await method(*args, **kwargs)
+        except JamSessionNotFound as exc:
+            report(started, OUTCOME_MISS, exc)
+            raise
+        except BaseException as exc:  # cancellation too: the caller's wait ended all the same
+            report(started, OUTCOME_ERROR, exc)
+            raise
+        # get/load give None, revoke gives False, when there was no such session.
+        miss = result is False or (result is None and name in ("get", "load"))
+        report(started, OUTCOME_MISS if miss else OUTCOME_OK, None)
+        return result
+
+    return timed
+
+
+def observe_token_rejections(store: BaseAsyncSessionModule) -> None:
+    """Report the tokens the store turns away to ``jamsession_token_rejected``, if some plugin implements it.
+
+    Called once per store when it is built. Only the path of a token that
+    failed to decode does more work: the reason is worked out then.
+    """
+    hook = get_plugin_manager().hook.jamsession_token_rejected
+    if not hook.get_hookimpls():
+        return
+    resolve = store._resolve_session_id
+
+    @functools.wraps(resolve)
+    def resolve_and_report(session_id: object) -> str | None:
+        raw_id = resolve(session_id)
+        if raw_id is None:
+            try:
+                hook(store=store, reason=rejection_reason(store, session_id))
+            except Exception as exc:  # noqa: BLE001 - an observer's failure must not change the answer
+                _logger.warning("a jamsession token_rejected hook failed (%s: %s)", type(exc).__name__, exc)
+        return raw_id
+
+    store._resolve_session_id = resolve_and_report  # type: ignore[method-assign]
+    fetch = getattr(store, "fetch_record", None)
+    if fetch is None or not inspect.iscoroutinefunction(fetch):
+        return  # not a RecordSessionModule: whether a missed session had expired is its own business
+    for name in _EXPIRY_CHECKED:
+        method = getattr(store, name, None)
+        if method is not None and inspect.iscoroutinefunction(method):
+            setattr(store, name, _expiry_checked(store, name, method, resolve, fetch, hook))
+
+
+def _expiry_checked(  # noqa: PLR0917 - the wrapped method and what its check needs, bound once
+    store: BaseAsyncSessionModule,
+    name: str,
+    method: Callable[..., Awaitable[Any]],
+    resolve: Callable[[object], str | None],
+    fetch: Callable[[str, float, float | None], Awaitable[bytes | None]],
+    hook: Any,
+) -> Callable[..., Awaitable[Any]]:
+    """``method``, reporting ``"expired"`` when it missed a session whose expired record is still stored.
+
+    Backends return only live records, so a miss says nothing of why. On a
+    miss, and only then, the record is looked up once more as of time zero,
+    when every record with an expiry was live: found, it is there but expired.
+    Once a purge, MongoDB's TTL monitor or Redis's own expiry has removed it,
+    an expired session cannot be told from a deleted one, and no rejection
+    is reported.
+    """
+
+    async def report_if_expired(session_id: object) -> None:
+        raw_id = resolve(session_id)
+        if raw_id is None:
+            return  # turned away as malformed or tampered, and reported as such
+        try:
+            if await fetch(raw_id, 0.0, None) is not None:
+                hook(store=store, reason=REJECTED_EXPIRED)
+        except Exception as exc:  # noqa: BLE001 - the check is the observer's, not the caller's
+            _logger.warning("a jamsession token_rejected check failed (%s: %s)", type(exc).__name__, exc)
+
+    @functools.wraps(method)
+    async def checked(session_id: object, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await method(session_id, *args, **kwargs)
+        except JamSessionNotFound:
+            await report_if_expired(session_id)
+            raise
+        if result is None and name in ("get", "load"):
+            await report_if_expired(session_id)
+        return result
+
+    return checked
+
+
+def rejection_reason(store: BaseAsyncSessionModule, session_id: object) -> str:
+    """Why ``store`` turns ``session_id`` away: ``"malformed"`` or ``"tampered"``.
+
+    Only meaningful for a token the store did turn away.
+    """
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_TOKEN_LENGTH:
+        return REJECTED_MALFORMED
+    if not store.is_session_crypt:
+        return REJECTED_MALFORMED  # crypt off, a raw ID is refused only for its characters
+    try:
+        blob = b64decode(session_id)
+    except InvalidSessionToken:
+        return REJECTED_MALFORMED
+    return REJECTED_TAMPERED if KeyRing.is_ciphertext(blob) else REJECTED_MALFORMED

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from jamsession._base import BaseAsyncSessionModule, BaseLogger
+from jamsession._base import BaseAsyncSessionModule, BaseLogger, BaseOptions
 from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode
 from jamsession._entry import SessionEntry, names_raw_id, new_entry
 from jamsession._errors import (
@@ -29,6 +29,7 @@ from jamsession._errors import (
 )
 from jamsession._handles import session_handle
 from jamsession._ids import default_id_factory
+from jamsession._options import RECORD_OPTIONS
 from jamsession._serializer import BaseEncoder
 
 #: Most sessions list_sessions decodes, and most seconds it spends, between
@@ -73,6 +74,22 @@ class SessionInfo:
     data: dict[str, Any] = field(repr=False)
     created_at: float
     expires_at: float | None
+
+
+class RecordOptions(BaseOptions, total=False):
+    """The options of :class:`RecordSessionModule` (the base's and expiry's) as keyword arguments.
+
+    A backend takes its own options and passes the rest on, restating none::
+
+        def __init__(self, *, url: str, **options: Unpack[RecordOptions]) -> None:
+            super().__init__(**options)
+
+    .. versionadded:: 0.1
+    """
+
+    default_ttl: float | None
+    sliding_expiry: bool
+    clock: Callable[[], float]
 
 
 class RecordSessionModule(BaseAsyncSessionModule):
@@ -183,6 +200,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
     #:
     #: .. versionadded:: 0.2
     supports_entries: ClassVar[bool] = False
+    options = RECORD_OPTIONS
 
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000

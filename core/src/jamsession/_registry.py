@@ -7,6 +7,7 @@ and lets its module take part in hooks.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ from jamsession._errors import (
 from jamsession._hooks import register_plugin
 from jamsession._serializer import BaseEncoder
 from jamsession._version import __version__
+
+#: This project's own plugins, by kind: the only names an install hint is given for.
+#: Any other name could be anyone's package on the index, a typo's included.
+PROJECT_PLUGINS: dict[Kind, frozenset[str]] = {
+    "backend": frozenset({"memory", "sqlite", "mongodb", "redis"}),
+    "serializer": frozenset({"json", "cbor"}),
+    "plugin": frozenset({"telemetry"}),
+}
 
 # Classes registered in-process with register_backend / register_serializer.
 _registered: dict[Kind, dict[str, object]] = {"backend": {}, "serializer": {}}
@@ -121,7 +130,8 @@ def _load(kind: Kind, name: str) -> object:
         return _load_path(kind, name)
     candidates = [ep for ep in published(kind) if ep.name == name]
     if not candidates:
-        raise PluginNotFoundError(kind, name, available_names(kind))
+        installed = available_names(kind)
+        raise PluginNotFoundError(kind, name, installed, advice=_not_found_advice(kind, name, installed))
     if len(candidates) > 1:
         raise DuplicatePluginError(kind, name, [_describe(_distribution(ep), ep.value) for ep in candidates])
     entry_point = candidates[0]
@@ -139,6 +149,22 @@ def _load(kind: Kind, name: str) -> object:
         ) from exc
     _take_part_in_hooks(importlib.import_module(entry_point.module))
     return obj
+
+
+def _not_found_advice(kind: Kind, name: str, installed: list[str]) -> str:
+    """What to do about an unknown name: a near miss is a typo, and only our own names are installable."""
+    close = difflib.get_close_matches(name, installed, n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    others = ", ".join(sorted(PROJECT_PLUGINS[kind] - set(installed)))
+    if name in PROJECT_PLUGINS[kind]:
+        return f"install it with `pip install jamsession-{name}`, or pass 'package.module:Class'"
+    if others:
+        return (
+            f"pick an installed {kind}, install one of this project's ({others}) with "
+            f"`pip install jamsession-<name>`, or pass 'package.module:Class'"
+        )
+    return f"pick an installed {kind}, or pass 'package.module:Class'"
 
 
 def _take_part_in_hooks(module: ModuleType) -> None:
@@ -215,3 +241,40 @@ def _describe(dist: Distribution | None, target: str | None) -> str:
 
 def _qualified_name(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
+
+
+_backend_names: dict[type, str] = {}
+
+
+def backend_name(cls: type) -> str:
+    """The name ``cls`` (or the nearest base class of it) is installed or registered under.
+
+    Read from entry-point metadata, once per class; a backend that is
+    neither installed nor registered is named by its class. Hooks and
+    telemetry name a store's backend this way (the installed names of the
+    built-in backends are OpenTelemetry's ``db.system.name`` values: ``sqlite``,
+    ``mongodb``, ``redis``)::
+
+        store = jamsession.open("memory")
+        assert "memory" == jamsession.backend_name(type(store))
+
+    .. versionadded:: 0.1
+    """
+    name = _backend_names.get(cls)
+    if name is None:
+        targets: dict[str, list[tuple[str, str]]] = {}
+        for info in installed_plugins("backend"):
+            module, _, qualname = info.target.partition(":")
+            targets.setdefault(qualname, []).append((module, info.name))
+        name = cls.__name__
+        for base in cls.__mro__:
+            found = [
+                plugin
+                for module, plugin in targets.get(base.__qualname__, [])
+                if base.__module__ == module or base.__module__.startswith(module + ".")
+            ]
+            if found:
+                name = found[0]
+                break
+        _backend_names[cls] = name
+    return name

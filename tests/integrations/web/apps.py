@@ -64,10 +64,18 @@ async def set_then_stream(session: Session, query: dict[str, str], body: bytes) 
     return Reply(body=["chunk-1", "chunk-2"], stream=True)
 
 
+#: Gates a test hands to ``/slow`` by name: the handler runs one (in a thread) after it has
+#: loaded the session, so a test decides exactly when each overlapping request goes on to save.
+GATES: dict[str, Callable[[], object]] = {}
+
+
 async def slow_set(session: Session, query: dict[str, str], body: bytes) -> Reply:
     # Loaded before the wait, saved after: overlapping calls race on the same stored session.
     _ = dict(session)
-    await asyncio.sleep(float(query.get("delay", "0.3")))
+    if "gate" in query:
+        await asyncio.to_thread(GATES[query["gate"]])
+    else:
+        await asyncio.sleep(float(query.get("delay", "0.3")))
     session[query["key"]] = query.get("value", "")
     return Reply(body={"ok": True})
 
@@ -301,4 +309,142 @@ def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
     return app
 
 
-BUILDERS: dict[str, AppBuilder] = {"starlette": build_starlette, "fastapi": build_fastapi}
+def build_litestar(configs: Sequence[SessionConfig]) -> Any:
+    from litestar import Litestar, Request, WebSocket, route, websocket
+    from litestar.di import NamedDependency
+    from litestar.response import Redirect, Response, Stream
+
+    from jamsession_web.litestar import JamSessionPlugin
+
+    def respond(reply: Reply) -> Any:
+        if reply.redirect is not None:
+            return Redirect(reply.redirect, status_code=303)
+        if reply.stream:
+            return Stream(chunks(reply.body), media_type="text/plain")
+        return Response(reply.body, status_code=reply.status)
+
+    def register(path: str, methods: Sequence[str], handler: Handler, name: str) -> Any:
+        # The session is a dependency named like it: ``session``, or ``admin``.
+        if name == "admin":
+
+            async def run_admin(request: Request[Any, Any, Any], admin: NamedDependency[Session]) -> Any:
+                return respond(await handler(admin, dict(request.query_params), await request.body()))
+
+            return route(path, http_method=list(methods), name=path)(run_admin)
+
+        async def run(request: Request[Any, Any, Any], session: NamedDependency[Session]) -> Any:
+            return respond(await handler(session, dict(request.query_params), await request.body()))
+
+        return route(path, http_method=list(methods), name=path)(run)
+
+    # Litestar checks dependencies at start-up: routes of sessions the app lacks are left out.
+    names = {config.name for config in configs}
+    handlers = [
+        register(path, methods, handler, name)
+        for path, (methods, handler, name) in ROUTES.items()
+        if name in names
+    ]
+
+    # Routes marked lazy load the session only when asked: /noop never does.
+    @route("/noop", http_method="GET", opt={"lazy_session": True})
+    async def noop() -> Response[str]:
+        return Response("ok", media_type="text/plain")
+
+    @route("/auto/read", http_method="GET")
+    async def auto(request: Request[Any, Any, Any]) -> Any:
+        # request.session, as a Litestar app or library uses it, with no await first.
+        request.session["auto"] = "yes"
+        return {"data": dict(request.session)}
+
+    @route("/unloaded", http_method="GET", opt={"lazy_session": True})
+    async def unloaded(request: Request[Any, Any, Any]) -> Any:
+        return {"data": dict(request.session)}
+
+    @websocket("/ws")
+    async def ws(socket: WebSocket[Any, Any, Any], session: NamedDependency[Session]) -> None:
+        session["ws"] = "before accept"
+        await socket.accept()
+        await socket.send_json({"user": session.user_key, "data": dict(session)})
+        await socket.close()
+
+    return Litestar(
+        route_handlers=[*handlers, noop, auto, unloaded, ws],
+        plugins=[JamSessionPlugin(config) for config in configs],
+        logging_config=None,
+    )
+
+
+def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
+    import functools
+    import json
+
+    from aiohttp import web
+
+    from jamsession_web.aiohttp import get_session, session_of, setup
+
+    dumps = functools.partial(json.dumps, separators=(",", ":"))
+
+    async def body_of(request: web.Request) -> bytes:
+        if request.content_type != "multipart/form-data":
+            return await request.read()
+        # aiohttp reads a multipart form once, with request.post() (the CSRF check may have).
+        form = await request.post()
+        parts = [value if isinstance(value, str) else value.file.read().decode() for value in form.values()]
+        return "\n".join(parts).encode()
+
+    def endpoint(handler: Handler, name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def run(request: web.Request) -> web.StreamResponse:
+            session = await get_session(request, name)
+            reply = await handler(session, dict(request.query), await body_of(request))
+            if reply.redirect is not None:
+                raise web.HTTPSeeOther(reply.redirect)
+            if reply.stream:
+                response = web.StreamResponse(headers={"content-type": "text/plain"})
+                await response.prepare(request)
+                async for chunk in chunks(reply.body):
+                    await response.write(chunk)
+                await response.write_eof()
+                return response
+            return web.json_response(reply.body, status=reply.status, dumps=dumps)
+
+        return run
+
+    async def noop(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def auto(request: web.Request) -> web.StreamResponse:
+        # The handle without an await, as code that cannot await would use it.
+        session_of(request)["auto"] = "yes"
+        return web.json_response({"data": dict(session_of(request))})
+
+    async def unloaded(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"data": dict(session_of(request))})
+
+    async def ws(request: web.Request) -> web.StreamResponse:
+        session = await get_session(request)
+        session["ws"] = "before accept"
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"user": session.user_key, "data": dict(session)}, dumps=dumps)
+        await socket.close()
+        return socket
+
+    app = web.Application()
+    for path, (methods, handler, name) in ROUTES.items():
+        for method in methods:
+            app.router.add_route(method, path, endpoint(handler, name))
+    app.router.add_get("/noop", noop)
+    app.router.add_get("/auto/read", auto)
+    app.router.add_get("/unloaded", unloaded)
+    app.router.add_get("/ws", ws)
+    for config in configs:
+        setup(app, config)
+    return app
+
+
+BUILDERS: dict[str, AppBuilder] = {
+    "starlette": build_starlette,
+    "fastapi": build_fastapi,
+    "litestar": build_litestar,
+    "aiohttp": build_aiohttp,
+}

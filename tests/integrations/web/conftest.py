@@ -1,4 +1,4 @@
-"""The shared web suite's fixtures: a real uvicorn server per test, one app per framework.
+"""The shared web suite's fixtures: a real server per test (uvicorn, or aiohttp's own), one app per framework.
 
 Store calls are counted by a subclass of the real memory store (no mock): the
 public methods the web layer calls, outermost only, and the storage primitives
@@ -91,8 +91,8 @@ def make_store(**options: Any) -> Any:
 class Server:
     """uvicorn serving one app on 127.0.0.1, port 0, in its own thread and event loop."""
 
-    def __init__(self, app: Any) -> None:
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
+        self.config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan=lifespan)
         self.server = uvicorn.Server(self.config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -126,6 +126,56 @@ class Server:
         """Run ``coroutine`` (a direct store call, say) on the server's event loop."""
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+
+class AiohttpServer(Server):
+    """An aiohttp app on aiohttp's own server (AppRunner, TCPSite), 127.0.0.1, port 0, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.loop = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.errors = []
+        self.ready = threading.Event()
+
+    def _run(self) -> None:
+        from aiohttp import web
+
+        loop = self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        try:
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            loop.run_until_complete(site.start())
+            self.port = runner.addresses[0][1]
+            self.stopping = asyncio.Event()
+            self.ready.set()
+            loop.run_until_complete(self.stopping.wait())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test through start()
+            self.errors.append(exc)
+        finally:
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+    def start(self) -> None:
+        self.thread.start()
+        while not self.ready.wait(0.01):
+            if self.errors or not self.thread.is_alive():
+                raise RuntimeError(f"aiohttp did not start: {self.errors}")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(10)
+
+
+def server_for(app: Any) -> Server:
+    """The real server for ``app``: aiohttp's own for an aiohttp app, uvicorn for an ASGI one."""
+    if type(app).__module__.startswith("aiohttp."):
+        return AiohttpServer(app)
+    return Server(app)
 
 
 class Browser:
@@ -177,7 +227,7 @@ def serve(framework: str) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def start(*configs: SessionConfig) -> Server:
-        server = Server(BUILDERS[framework](list(configs)))
+        server = server_for(BUILDERS[framework](list(configs)))
         server.start()
         servers.append(server)
         return server

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from tests.integrations.web.apps import GATES
 from tests.integrations.web.conftest import Browser, Server, counting, make_store
 
 from jamsession import ConfigError, generate_key
@@ -209,12 +210,17 @@ def test_session_deleted_meanwhile_is_not_recreated(serve: Serve, browser_for: B
     token = client.jar["session"]
     result: dict[str, httpx.Response] = {}
     # A slow request loads the session, another logs it out, then the slow one saves.
-    slow = threading.Thread(target=lambda: result.update(r=client.get("/slow?key=k&value=v&delay=0.5")))
+    loaded, logged_out = threading.Barrier(2), threading.Barrier(2)
+    GATES["deleted-meanwhile"] = lambda: (loaded.wait(10), logged_out.wait(10))
+    slow = threading.Thread(
+        target=lambda: result.update(r=client.get("/slow?key=k&value=v&gate=deleted-meanwhile"))
+    )
     slow.start()
-    threading.Event().wait(0.2)
+    loaded.wait(10)
     other = browser_for(server)
     other.jar["session"] = token
     other.post("/logout")
+    logged_out.wait(10)
     slow.join()
     assert 200 == result["r"].status_code
     assert None is server.call(store.get(token))
@@ -232,10 +238,13 @@ def test_two_overlapping_requests_keep_both_changes(serve: Serve, browser_for: B
     async def both() -> None:
         async with httpx.AsyncClient(base_url=server.url) as http:
             await asyncio.gather(
-                http.get("/slow?key=a&value=1&delay=0.3", headers=cookie),
-                http.get("/slow?key=b&value=2&delay=0.3", headers=cookie),
+                http.get("/slow?key=a&value=1&gate=overlap", headers=cookie),
+                http.get("/slow?key=b&value=2&gate=overlap", headers=cookie),
             )
 
+    # Both requests have loaded the session before either saves.
+    both_loaded = threading.Barrier(2)
+    GATES["overlap"] = lambda: both_loaded.wait(10)
     asyncio.run(both())
     assert {"start": "0", "a": "1", "b": "2"} == server.call(store.get(client.jar["session"]))
 

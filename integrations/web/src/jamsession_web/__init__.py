@@ -1,6 +1,7 @@
 """Server-side web sessions on any jamsession store: the framework-free engine.
 
-The adapters live in :mod:`jamsession_web.starlette` and :mod:`jamsession_web.fastapi`.
+The adapters live in :mod:`jamsession_web.starlette`, :mod:`jamsession_web.fastapi`,
+:mod:`jamsession_web.litestar` and :mod:`jamsession_web.aiohttp`.
 """
 
 from jamsession_web._asgi import SessionMiddleware

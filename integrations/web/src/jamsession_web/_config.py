@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Collection
 from typing import Any, Literal, cast
 
-from jamsession import BaseAsyncSessionModule, ConfigError
+from jamsession import BaseAsyncSessionModule, ConfigError, hook_caller
 from jamsession_web._cookies import is_cookie_name, set_cookie_value
 from jamsession_web._store import EntryStore
 
@@ -138,6 +138,9 @@ class SessionConfig:
         self.anonymous_key = anonymous_key
         self.autoloads: Callable[[str], bool] = _prefix_test(autoload)
         self._cookie_name_bytes = cookie_name.encode("ascii")
+        # Asked once, here: with no plugin observing them, a request pays a test for None.
+        self.on_loaded = hook_caller("jamsession_http_session_loaded")
+        self.on_saved = hook_caller("jamsession_http_session_saved")
 
     def __repr__(self) -> str:
         return f"SessionConfig({self.store!r}, cookie_name={self.cookie_name!r}, name={self.name!r})"

@@ -42,9 +42,8 @@ class SessionMiddlewareMissingError(WebSessionError, LookupError):
     Carries the ``name`` that was asked for.
     """
 
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"no session named {name!r} on this request: add "
-            f"SessionMiddleware(app, config=SessionConfig(store, name={name!r})) to the app"
-        )
+    def __init__(self, name: str, *, fix: str | None = None) -> None:
+        if fix is None:
+            fix = f"add SessionMiddleware(app, config=SessionConfig(store, name={name!r})) to the app"
+        super().__init__(f"no session named {name!r} on this request: {fix}")
         self.name = name

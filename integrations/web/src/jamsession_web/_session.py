@@ -129,6 +129,9 @@ class Session(MutableMapping[str, Any]):
         cookie = self._cookie
         if cookie is not None:
             entry = await self._config.store.load(cookie)
+            if self._config.on_loaded is not None:
+                outcome = "not_found" if entry is None else "found"
+                self._config.on_loaded(store=self._config.store, outcome=outcome)
             if entry is not None and not self._loaded:
                 self._entry = entry
                 self._live = cookie
@@ -179,6 +182,10 @@ class Session(MutableMapping[str, Any]):
         self._require_loaded()
         return sum(1 for key in self._data if not key.startswith(RESERVED_PREFIX))
 
+    def __bool__(self) -> bool:
+        """Whether the session holds anything: a logged-in user or any of the app's keys."""
+        return self.user_key is not None or len(self) > 0
+
     def __contains__(self, key: object) -> bool:
         self._require_loaded()
         return isinstance(key, str) and not key.startswith(RESERVED_PREFIX) and key in self._data
@@ -197,6 +204,17 @@ class Session(MutableMapping[str, Any]):
         """The logged-in user's key (the store's session key); ``None`` when anonymous."""
         self._require_loaded()
         return self._user_key
+
+    @property
+    def handle(self) -> str | None:
+        """The stored session's stable, non-secret handle, as loaded; ``None`` when there is none.
+
+        It names the session (in logs, in a devices page) without being a token:
+        it logs no one in. A session logged into during this request has its new
+        handle from the next request on.
+        """
+        self._require_loaded()
+        return None if self._entry is None else self._entry.handle
 
     @property
     def is_new(self) -> bool:
@@ -462,6 +480,8 @@ class Session(MutableMapping[str, Any]):
                 return
             self._entry = entry
             self._saved(current)
+            if self._config.on_saved is not None:
+                self._config.on_saved(store=store, outcome="updated")
         elif new_cookie_allowed:
             now = _now(store)
             token = await store.create(self._config.anonymous_key, data)
@@ -469,6 +489,8 @@ class Session(MutableMapping[str, Any]):
             self._saved(current)
             self._expires_at = self._config.new_expiry(now)
             self._send_cookie = token
+            if self._config.on_saved is not None:
+                self._config.on_saved(store=store, outcome="created")
 
     def _saved(self, current: bytes) -> None:
         # What was saved is the new baseline, to compare against at the next

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, Unpack
 
 from jamsession import (
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
     DuplicateSessionIdError,
+    Option,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
+from jamsession_memory._workers import warn_once_if_several_workers
 
 
 class MemorySessions(RecordSessionModule):
     """Sessions in this process's memory: fast, and gone when the process ends.
+
+    Each process has its own: the workers of a web server do not see each
+    other's sessions, so a user is logged out whenever a request reaches
+    another worker. Use it for one process; a store built in what looks like
+    one of several workers logs a warning.
 
     ``create``, ``get``, ``update``, ``rework`` and ``delete`` are O(1);
     ``clear`` and ``list_sessions`` are O(sessions of that key); a
@@ -47,34 +49,22 @@ class MemorySessions(RecordSessionModule):
     """
 
     supports_entries = True
+    process_local = True
+    options = (
+        Option(
+            "max_sessions",
+            int | None,
+            None,
+            "the most sessions held; one more evicts the one whose expiry was set longest ago",
+        ),
+    )
 
-    def __init__(
-        self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
-        logger: BaseLogger | None = None,
-        *,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
-        max_sessions: int | None = None,
-    ) -> None:
+    def __init__(self, *, max_sessions: int | None = None, **options: Unpack[RecordOptions]) -> None:
         if max_sessions is not None and (
             isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1
         ):
             raise ConfigError(f"max_sessions must be a positive int or None, not {max_sessions!r}")
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         self.max_sessions = max_sessions
         # Records in the order their expiry was set: with one default_ttl for
         # all, expiry order. Each is held under its raw ID when its expiry was
@@ -83,6 +73,10 @@ class MemorySessions(RecordSessionModule):
         self._records: OrderedDict[str, StoredSession] = OrderedDict()
         self._slots: dict[str, str] = {}
         self._by_key: dict[str, dict[str, None]] = {}
+        warn_once_if_several_workers(self.logger)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]} sessions=this process only, not shared with other workers>"
 
     def __len__(self) -> int:
         """How many records are held, expired ones not yet reclaimed included."""

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 from pymongo import ReturnDocument
 
 from jamsession import (
     BackendUnavailableError,
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
+    Option,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
 from jamsession_mongodb import _documents as doc
 from jamsession_mongodb._client import (
@@ -76,14 +72,18 @@ class MongoSessions(RecordSessionModule):
     """
 
     supports_entries = True
+    options = (
+        Option("url", str | None, None, "a mongodb:// or mongodb+srv:// connection string"),
+        Option("client", "AsyncMongoClient | None", None, "a client the application has", code_only=True),
+        Option("database", str | None, None, "the database; None: the URL's, else 'jamsession'"),
+        Option("collection", str, DEFAULT_COLLECTION, "the collection"),
+        Option("write_concern", WriteConcernInput | None, None, "must be acknowledged; default w=majority"),
+        Option("timeout", float | None, DEFAULT_TIMEOUT, "seconds one operation may take, retries included"),
+        Option("create_indexes", bool, True, "ensure the indexes on first use"),
+    )
 
     def __init__(
         self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
-        logger: BaseLogger | None = None,
         *,
         url: str | None = None,
         client: Any = None,
@@ -92,9 +92,7 @@ class MongoSessions(RecordSessionModule):
         write_concern: WriteConcernInput | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         create_indexes: bool = True,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[RecordOptions],
     ) -> None:
         if timeout is not None and (
             isinstance(timeout, bool)
@@ -105,16 +103,7 @@ class MongoSessions(RecordSessionModule):
                 f"timeout must be None or a number of seconds > 0 and <= {MAX_TIMEOUT} "
                 f"(MongoDB's maxTimeMS limit), not {timeout!r}"
             )
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         self.timeout = timeout
         self.create_indexes = bool(create_indexes)
         self._connection: Connection = connect(

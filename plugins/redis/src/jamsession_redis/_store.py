@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Unpack
 
 import redis.asyncio as redis
 from redis.crc import key_slot
@@ -15,19 +14,16 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from jamsession import (
     BackendUnavailableError,
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
     DuplicateSessionIdError,
     InvalidSessionToken,
-    JsonEncoder,
+    Option,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
 from jamsession_redis import _layout, _scripts
-from jamsession_redis._client import connect
+from jamsession_redis._client import DEFAULT_URL, connect
 
 #: Seconds one operation may take by default, reconnects and retries included.
 DEFAULT_TIMEOUT = 5.0
@@ -65,13 +61,10 @@ class RedisSessions(RecordSessionModule):
             ``None`` waits as long as the client does.
         max_connections: Connections the store's own client opens at most (per
             node on a cluster); more concurrent operations wait for one.
-        default_ttl: Seconds a session lives; ``None`` means no expiry.
-        sliding_expiry: Each ``get`` or ``update`` pushes the expiry back to
-            ``now + default_ttl``; ``rework`` keeps it.
-        clock: Returns the current Unix time; decides what has expired.
 
-    The other arguments are :class:`~jamsession.RecordSessionModule`'s. Needs
-    Redis or Valkey 7.0 or later.
+    The other arguments (``default_ttl``, ``sliding_expiry``, ``clock`` and
+    the five of every store) are :class:`~jamsession.RecordSessionModule`'s.
+    Needs Redis or Valkey 7.0 or later.
 
     Raises:
         ConfigError: both ``url`` and ``client``, or an invalid option.
@@ -92,22 +85,34 @@ class RedisSessions(RecordSessionModule):
     supports_purge = False
     supports_entries = True
 
+    options = (
+        Option(
+            "url",
+            str | None,
+            None,
+            f"redis://, rediss://, unix://, redis+cluster:// or redis+sentinel:// URL; None: {DEFAULT_URL}",
+        ),
+        Option(
+            "client",
+            "redis.asyncio.Redis | redis.asyncio.RedisCluster | None",
+            None,
+            "a client the application has (decode_responses=False)",
+            code_only=True,
+        ),
+        Option("prefix", str, "jamsession:", "put before every key the store writes; no braces"),
+        Option("timeout", float | None, DEFAULT_TIMEOUT, "seconds one operation may take, retries included"),
+        Option("max_connections", int, 100, "connections the store's own client opens at most (per node)"),
+    )
+
     def __init__(
         self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = JsonEncoder,
-        logger: BaseLogger | None = None,
         *,
         url: str | None = None,
         client: redis.Redis | redis.RedisCluster | None = None,
         prefix: str = "jamsession:",
         timeout: float | None = DEFAULT_TIMEOUT,
         max_connections: int = 100,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[RecordOptions],
     ) -> None:
         if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
             raise ConfigError(
@@ -119,16 +124,7 @@ class RedisSessions(RecordSessionModule):
             raise ConfigError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
             raise ConfigError(f"max_connections must be a positive int, not {max_connections!r}")
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         connection = connect(url, client, timeout=timeout, max_connections=max_connections)
         self.prefix = prefix
         self.timeout = timeout

@@ -8,20 +8,17 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import aiosqlite
 
 from jamsession import (
-    BaseEncoder,
-    BaseLogger,
     ConfigError,
+    Option,
+    RecordOptions,
     RecordSessionModule,
-    SecretInput,
     StoredSession,
-    default_id_factory,
 )
 from jamsession_sqlite import _statements as statements
 from jamsession_sqlite._checkpoint import RESTART_WAL, Checkpointer
@@ -105,24 +102,27 @@ class SqliteSessions(RecordSessionModule):
     """
 
     supports_entries = True
+    options = (
+        Option(
+            "path", str | os.PathLike, Option.REQUIRED, "the SQLite file; created with its schema", path=True
+        ),
+        Option("synchronous", Synchronous, "normal", "PRAGMA synchronous: what a crash may undo"),
+        Option("busy_timeout", float, 5.0, "seconds to wait for another process's write lock"),
+        Option("mmap_size", int, 2 * 1024 * 1024 * 1024, "bytes of the file read through a memory map"),
+        Option("cache_size", int, 8192, "SQLite's page cache per connection, in KiB"),
+        Option("inline_statements", bool, True, "run lone operations on the event loop's thread"),
+    )
 
     def __init__(
         self,
-        id_factory: Callable[[], str] = default_id_factory,
-        is_session_crypt: bool = False,
-        session_aes_secret: SecretInput | None = None,
-        serializer: type[BaseEncoder] | BaseEncoder | str = "json",
-        logger: BaseLogger | None = None,
         *,
         path: str | os.PathLike[str] | None = None,
-        default_ttl: float | None = None,
-        sliding_expiry: bool = False,
-        clock: Callable[[], float] = time.time,
         synchronous: Synchronous = "normal",
         busy_timeout: float = 5.0,
         mmap_size: int = 2 * 1024 * 1024 * 1024,
         cache_size: int = 8192,
         inline_statements: bool = True,
+        **options: Unpack[RecordOptions],
     ) -> None:
         self.path = _check_path(path)
         self.synchronous: Synchronous = _check_synchronous(synchronous)
@@ -132,16 +132,7 @@ class SqliteSessions(RecordSessionModule):
         if not isinstance(inline_statements, bool):
             raise ConfigError(f"inline_statements must be True or False, not {inline_statements!r}")
         self.inline_statements = inline_statements
-        super().__init__(
-            id_factory,
-            is_session_crypt,
-            session_aes_secret,
-            serializer,
-            logger,
-            default_ttl=default_ttl,
-            sliding_expiry=sliding_expiry,
-            clock=clock,
-        )
+        super().__init__(**options)
         self._prepare_file()
         self._engine = Engine(
             self._connect,
