@@ -367,8 +367,15 @@ def build_litestar(configs: Sequence[SessionConfig]) -> Any:
         await socket.send_json({"user": session.user_key, "data": dict(session)})
         await socket.close()
 
+    @websocket("/ws/after")
+    async def ws_after(socket: WebSocket[Any, Any, Any], session: NamedDependency[Session]) -> None:
+        await socket.accept()
+        await socket.send_json(await after_accept(session, dict(socket.query_params)))
+        await socket.receive_text()  # the client has looked at the store: done
+        await socket.close()
+
     return Litestar(
-        route_handlers=[*handlers, noop, auto, unloaded, ws],
+        route_handlers=[*handlers, noop, auto, unloaded, ws, ws_after],
         plugins=[JamSessionPlugin(config) for config in configs],
         logging_config=None,
     )
@@ -429,6 +436,15 @@ def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
         await socket.close()
         return socket
 
+    async def ws_after(request: web.Request) -> web.StreamResponse:
+        session = await get_session(request)
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json(await after_accept(session, dict(request.query)), dumps=dumps)
+        await socket.receive_str()  # the client has looked at the store: done
+        await socket.close()
+        return socket
+
     app = web.Application()
     for path, (methods, handler, name) in ROUTES.items():
         for method in methods:
@@ -437,6 +453,7 @@ def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
     app.router.add_get("/auto/read", auto)
     app.router.add_get("/unloaded", unloaded)
     app.router.add_get("/ws", ws)
+    app.router.add_get("/ws/after", ws_after)
     for config in configs:
         setup(app, config)
     return app
