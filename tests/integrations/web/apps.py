@@ -7,6 +7,7 @@ joins the shared suite by adding a builder here and a parameter to the
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ class Reply:
     body: Any = None
     redirect: str | None = None
     stream: bool = False
+    #: Called between the streamed chunks, once the response has started.
+    meanwhile: Callable[[], None] | None = None
 
 
 Handler = Callable[[Session, dict[str, str], bytes], Awaitable[Reply]]
@@ -62,6 +65,15 @@ async def set_then_fail(session: Session, query: dict[str, str], body: bytes) ->
 async def set_then_stream(session: Session, query: dict[str, str], body: bytes) -> Reply:
     session[query["key"]] = query.get("value", "")
     return Reply(body=["chunk-1", "chunk-2"], stream=True)
+
+
+async def stream_then_set(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    def change() -> None:
+        # Refused for a session with nothing stored behind it: no cookie can carry it now.
+        with contextlib.suppress(ResponseStartedError):
+            session[query["key"]] = query.get("value", "")
+
+    return Reply(body=["chunk-1", "chunk-2"], stream=True, meanwhile=change)
 
 
 #: Gates a test hands to ``/slow`` by name: the handler runs one (in a thread) after it has
@@ -157,6 +169,7 @@ ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
     "/raise": (["GET"], set_then_raise, "session"),
     "/fail": (["GET"], set_then_fail, "session"),
     "/stream": (["GET"], set_then_stream, "session"),
+    "/stream-then-set": (["GET"], stream_then_set, "session"),
     "/slow": (["GET"], slow_set, "session"),
     "/login": (["POST"], login, "session"),
     "/logout": (["POST"], logout, "session"),
@@ -172,8 +185,10 @@ ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
 }
 
 
-async def chunks(items: list[str]) -> AsyncIterator[bytes]:
-    for item in items:
+async def chunks(items: list[str], meanwhile: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
+    for index, item in enumerate(items):
+        if index == 1 and meanwhile is not None:
+            meanwhile()
         yield item.encode()
 
 
@@ -197,7 +212,7 @@ def build_starlette(configs: Sequence[SessionConfig]) -> Any:
             if reply.redirect is not None:
                 return RedirectResponse(reply.redirect, status_code=303)
             if reply.stream:
-                return StreamingResponse(chunks(reply.body), media_type="text/plain")
+                return StreamingResponse(chunks(reply.body, reply.meanwhile), media_type="text/plain")
             return JSONResponse(reply.body, status_code=reply.status)
 
         return run
@@ -259,7 +274,7 @@ def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
         if reply.redirect is not None:
             return RedirectResponse(reply.redirect, status_code=303)
         if reply.stream:
-            return StreamingResponse(chunks(reply.body), media_type="text/plain")
+            return StreamingResponse(chunks(reply.body, reply.meanwhile), media_type="text/plain")
         return JSONResponse(reply.body, status_code=reply.status)
 
     def register(path: str, methods: Sequence[str], handler: Handler, name: str) -> None:
@@ -320,7 +335,7 @@ def build_litestar(configs: Sequence[SessionConfig]) -> Any:
         if reply.redirect is not None:
             return Redirect(reply.redirect, status_code=303)
         if reply.stream:
-            return Stream(chunks(reply.body), media_type="text/plain")
+            return Stream(chunks(reply.body, reply.meanwhile), media_type="text/plain")
         return Response(reply.body, status_code=reply.status)
 
     def register(path: str, methods: Sequence[str], handler: Handler, name: str) -> Any:
@@ -408,7 +423,7 @@ def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
             if reply.stream:
                 response = web.StreamResponse(headers={"content-type": "text/plain"})
                 await response.prepare(request)
-                async for chunk in chunks(reply.body):
+                async for chunk in chunks(reply.body, reply.meanwhile):
                     await response.write(chunk)
                 await response.write_eof()
                 return response

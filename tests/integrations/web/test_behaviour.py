@@ -158,6 +158,25 @@ def test_streaming_response_saves_at_response_start(serve: Serve, browser_for: B
     assert {"s": "streamed"} == server.call(store.get(client.jar["session"]))
 
 
+def test_change_while_the_body_streams_is_saved_when_the_handler_is_done(
+    serve: Serve, browser_for: BrowserFor
+) -> None:
+    store = make_store()
+    server = serve(config(store))
+    client = browser_for(server)
+    client.get("/set?key=a&value=1")
+    token = client.jar["session"]
+    response = client.get("/stream-then-set?key=a&value=late")
+    assert "chunk-1chunk-2" == response.text
+    assert [] == client.set_cookies
+    assert {"a": "late"} == eventually(lambda: server.call(store.get(token)), {"a": "late"})
+    # Without a stored session there is no cookie to carry one: nothing is stored.
+    store.reset()
+    fresh = browser_for(server)
+    assert "chunk-1chunk-2" == fresh.get("/stream-then-set?key=a&value=lost").text
+    assert ({}, 0) == (fresh.jar, store.writes())
+
+
 def test_stale_cookie_is_never_adopted(serve: Serve, browser_for: BrowserFor) -> None:
     store = make_store()
     server = serve(config(store))
