@@ -43,6 +43,7 @@ SECTIONS = (
     "realistic",
     "web",
     "redis",
+    "migrate",
     "plots",
     "telemetry",
 )
@@ -129,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from benchmarks import redis_ratios
 
             redis_ratios.main([] if args.size == "full" else ["--quick"])
+    if "migrate" in args.sections:
+        from benchmarks import migrate_ratios
+
+        migrate_ratios.main(["--size", args.size, "--output", str(args.output / "migrate.json")])
     return 0
 
 

@@ -17,19 +17,22 @@ from jamsession._errors import (
     JamSessionEmptyAESKey,
     JamSessionError,
     JamSessionNotFound,
+    MigrationConflictError,
     PluginError,
     PluginLoadError,
     PluginNotFoundError,
     PluginTypeError,
     SerializationError,
     SessionConflictError,
+    UnreadableSessionError,
+    UnsupportedOperationError,
     UnsupportedTypeError,
 )
 from jamsession._handles import session_handle
 from jamsession._hooks import hook_caller, hookimpl, register_plugin
 from jamsession._ids import default_id_factory
 from jamsession._options import Option, options_of
-from jamsession._record import RecordOptions, RecordSessionModule, SessionInfo, StoredSession
+from jamsession._record import RecordBatch, RecordOptions, RecordSessionModule, SessionInfo, StoredSession
 from jamsession._registry import (
     PluginInfo,
     backend_name,
@@ -40,6 +43,7 @@ from jamsession._registry import (
     register_serializer,
 )
 from jamsession._serializer import BaseEncoder
+from jamsession._slices import build_in_slices
 from jamsession._version import __version__
 
 __all__ = [
@@ -58,12 +62,14 @@ __all__ = [
     "JamSessionError",
     "JamSessionNotFound",
     "JsonEncoder",
+    "MigrationConflictError",
     "Option",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",
     "PluginNotFoundError",
     "PluginTypeError",
+    "RecordBatch",
     "RecordOptions",
     "RecordSessionModule",
     "SecretInput",
@@ -72,9 +78,12 @@ __all__ = [
     "SessionEntry",
     "SessionInfo",
     "StoredSession",
+    "UnreadableSessionError",
+    "UnsupportedOperationError",
     "UnsupportedTypeError",
     "__version__",
     "backend_name",
+    "build_in_slices",
     "default_id_factory",
     "from_config",
     "generate_key",

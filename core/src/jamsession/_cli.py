@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,6 +15,10 @@ from jamsession._scaffold import new_plugin
 
 if TYPE_CHECKING:
     from jamsession._config import Plan
+    from jamsession._migrate import MigrationReport
+    from jamsession._progress import ProgressBar
+    from jamsession._rekey import RekeyReport
+    from jamsession._stats import StoreStats
 
 #: Said by every command that reads a store's configuration and was given none.
 NO_CONFIG = (
@@ -113,7 +118,7 @@ def check(config: str | None) -> None:
 @cli.command()
 @_CONFIG
 def gc(config: str | None) -> None:
-    """Purge expired sessions from the store CONFIG describes.
+    """Purge expired sessions from the store CONFIG describes, in batches, with progress.
 
     CONFIG defaults to $JAMSESSION_CONFIG.
     """
@@ -128,6 +133,115 @@ def gc(config: str | None) -> None:
     click.echo(f"purged {removed} expired session(s)")
     for line in _where(plan):
         click.echo(line)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Count what would be copied; write nothing.")
+@click.option("--update", is_flag=True, help="Copy again what an earlier run copied and the source changed.")
+@click.option("--no-verify", "verify", flag_value=False, default=True, help="Skip the final count and check.")
+def migrate(source: str, target: str, dry_run: bool, update: bool, verify: bool) -> None:
+    """Copy every live session of the store SOURCE describes into the one TARGET describes.
+
+    Keeps each session's key, data, creation and expiry, and its ID where the
+    target allows. Resumable: run it again after an interruption and it copies
+    only what is missing. Progress goes to stderr, the report to stdout.
+    """
+    plans = (_shared_plan(source, "nothing to migrate from"), _shared_plan(target, "nothing to migrate to"))
+    report: MigrationReport = _run(_migrate(*plans, dry_run=dry_run, update=update, verify=verify))
+    verb = "would copy" if dry_run else "copied"
+    lines = [
+        f"sessions read:    {report.scanned:,} ({report.expired:,} expired, left behind)",
+        f"{verb + ':':<17} {report.copied:,}",
+        f"already there:    {report.present:,}",
+        f"updated:          {report.updated:,}",
+    ]
+    if report.tokens_kept and not report.new_ids:
+        lines.append("tokens:           kept: clients keep their sessions")
+    elif report.tokens_kept:
+        lines.append(
+            f"tokens:           {report.new_ids:,} session(s) under a new ID of the target's form: "
+            "those clients log in again; the others keep their sessions"
+        )
+    else:
+        lines.append(f"tokens:           not kept ({report.token_note}): every client logs in again")
+    if dry_run:
+        lines.append("dry run: nothing was written")
+    check = report.verification
+    if check is not None:
+        lines.append(
+            f"verification:     source {check.source_live:,} live, target {check.target_live:,} live, "
+            f"{check.checked} spot-checked, {check.mismatched} differ: {'ok' if check.ok else 'FAILED'}"
+        )
+    for line in lines:
+        click.echo(line)
+    if check is not None and not check.ok:
+        raise click.ClickException(
+            "verification failed: the target holds fewer live sessions than the source, or a copy "
+            "differs (did the app change the source meanwhile? run again with --update)"
+        )
+
+
+@cli.command()
+@_CONFIG
+def rekey(config: str | None) -> None:
+    """Re-encrypt every session's data under the newest key of session_aes_secret, in place.
+
+    Safe while the app serves: a session the app changes meanwhile is read
+    again, never overwritten. Tokens are untouched.
+    """
+    report: RekeyReport = _run(_rekey(_shared_plan(config, "nothing to re-encrypt")))
+    click.echo(f"sessions read:    {report.scanned:,} ({report.expired:,} expired, left as they are)")
+    click.echo(f"re-encrypted:     {report.rekeyed:,}")
+    click.echo(f"already newest:   {report.current:,}")
+    click.echo(f"ended meanwhile:  {report.ended:,}")
+    click.echo(f"changed meanwhile, read again: {report.retried:,}")
+    if report.keys == 1:
+        click.echo("session_aes_secret holds one key: every session's data is under it")
+    elif report.older_keys_needed_by_data:
+        raise click.ClickException(
+            f"{report.left:,} session(s) kept changing under every attempt and are still under an "
+            "older key: run rekey again"
+        )
+    else:
+        click.echo(
+            "no stored session's data needs the older key(s) any more; tokens issued under them "
+            "still do, until those sessions are re-issued or expire (see the operations guide)"
+        )
+
+
+@cli.command()
+@_CONFIG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--top", default=10, show_default=True, type=click.IntRange(min=0), help="Session keys to list."
+)
+def stats(config: str | None, as_json: bool, top: int) -> None:
+    """Count the sessions of the store CONFIG describes: live, expired, top session keys, ages.
+
+    Read-only; prints counts and session keys, never a token or session data.
+    """
+    found: StoreStats = _run(_stats(_shared_plan(config, "nothing to count"), top))
+    if as_json:
+        document = dataclasses.asdict(found)
+        document["top_keys"] = [{"session_key": key, "sessions": count} for key, count in found.top_keys]
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(f"live sessions:    {found.live:,}")
+    click.echo(f"expired:          {found.expired:,}")
+    click.echo(f"session keys:     {'more than 1,024' if found.keys is None else f'{found.keys:,}'}")
+    click.echo(f"data:             {found.data_bytes:,} bytes")
+    if found.top_keys:
+        click.echo("most sessions:")
+        for key, count in found.top_keys:
+            click.echo(f"  {count:>10,}  {key!r}")
+    click.echo("age (since created):")
+    for bucket, count in found.ages.items():
+        click.echo(f"  {bucket:<11} {count:>10,}")
+    click.echo("expires in:")
+    for bucket, count in found.expiries.items():
+        click.echo(f"  {bucket:<11} {count:>10,}")
 
 
 @cli.command()
@@ -189,7 +303,13 @@ def main() -> None:
 
 
 def _run(coroutine: Any) -> Any:
-    return _guard(asyncio.run, coroutine)
+    try:
+        return _guard(asyncio.run, coroutine)
+    except KeyboardInterrupt:
+        # asyncio.run cancelled the command between two storage operations,
+        # each atomic: the store is whole, and the same command goes on from there.
+        click.echo("\ninterrupted: the store is consistent; run the same command again to go on", err=True)
+        sys.exit(130)
 
 
 def _guard(function: Any, *args: Any) -> Any:
@@ -207,6 +327,14 @@ def _plan(config: str | None) -> Plan:
     if not config:
         raise click.UsageError(NO_CONFIG)
     plan: Plan = _guard(plan_config, config, {})
+    return plan
+
+
+def _shared_plan(config: str | None, refusal: str) -> Plan:
+    """Like :func:`_plan`, refusing a store that lives in one process's memory: this one's is empty."""
+    plan = _plan(config)
+    if plan.cls.process_local:
+        raise click.ClickException(f"{refusal}: " + PER_PROCESS.format(backend=f"backend {plan.backend!r}"))
     return plan
 
 
@@ -241,11 +369,42 @@ async def _check(plan: Plan) -> list[str]:
 
 
 async def _gc(plan: Plan) -> int:
+    from jamsession._purge import purge
+
     async with plan.build() as store:
-        if not store.supports_purge:
-            raise click.ClickException(f"{type(store).__name__} does not support purging expired sessions")
-        removed: int = await store.purge_expired()  # type: ignore[attr-defined]
-        return removed
+        return await purge(store, progress=_progress_bar())
+
+
+def _progress_bar() -> ProgressBar:
+    from jamsession._progress import ProgressBar
+
+    # On stderr, so that stdout holds the report alone (and --json stays JSON).
+    return ProgressBar(sys.stderr)
+
+
+async def _migrate(
+    source: Plan, target: Plan, *, dry_run: bool, update: bool, verify: bool
+) -> MigrationReport:
+    from jamsession._migrate import migrate
+
+    async with source.build() as reading, target.build() as writing:
+        return await migrate(
+            reading, writing, dry_run=dry_run, update=update, verify=verify, progress=_progress_bar()
+        )
+
+
+async def _rekey(plan: Plan) -> RekeyReport:
+    from jamsession._rekey import rekey
+
+    async with plan.build() as store:
+        return await rekey(store, progress=_progress_bar())
+
+
+async def _stats(plan: Plan, top: int) -> StoreStats:
+    from jamsession._stats import store_stats
+
+    async with plan.build() as store:
+        return await store_stats(store, top=top, progress=_progress_bar())
 
 
 if __name__ == "__main__":  # pragma: no cover

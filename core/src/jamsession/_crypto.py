@@ -115,10 +115,26 @@ class KeyRing:
         #: Whether the ring holds older keys too, so a ciphertext may need re-encrypting.
         self.rotating = len(self._ciphers) > 1
 
+    @property
+    def key_count(self) -> int:
+        """How many keys the ring holds."""
+        return len(self._ciphers)
+
     def encrypt(self, plaintext: bytes, purpose: bytes) -> bytes:
         """Encrypt ``plaintext`` with the newest key."""
         nonce = os.urandom(_NONCE_BYTES)
         return b"".join((_VERSION, nonce, self._newest.encrypt(nonce, plaintext, purpose)))
+
+    def encrypt_under_each(self, plaintext: bytes, purpose: bytes) -> list[bytes]:
+        """``plaintext`` encrypted under every key of the ring, newest first.
+
+        What tells whether another ring reads everything this one made.
+        """
+        result = []
+        for cipher in self._ciphers:
+            nonce = os.urandom(_NONCE_BYTES)
+            result.append(b"".join((_VERSION, nonce, cipher.encrypt(nonce, plaintext, purpose))))
+        return result
 
     @staticmethod
     def is_ciphertext(blob: bytes) -> bool:

@@ -12,7 +12,10 @@ already catch ``LookupError`` or ``ConnectionError`` keep working::
     │                                                 ``get`` turns it into ``None``)
     ├── InvalidSessionKeyError ........ TypeError     a session key that is not a str
     ├── SerializationError ............ ValueError    data that cannot be encoded or decoded
-    │   └── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
+    │   ├── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
+    │   └── UnreadableSessionError                    a stored session an operation cannot read
+    ├── MigrationConflictError ........ RuntimeError  the target holds another session under the ID
+    ├── UnsupportedOperationError ..... TypeError     the store lacks what an operation needs
     ├── ConfigError ................... ValueError    an unknown, mistyped or missing option
     │   └── DuplicateSessionIdError                   id_factory made an ID already in use
     ├── BackendUnavailableError ....... ConnectionError
@@ -83,6 +86,60 @@ class SerializationError(JamSessionError, ValueError):
 
 class UnsupportedTypeError(SerializationError, TypeError):
     """Session data holds a value of a type the serializer does not support."""
+
+
+class UnreadableSessionError(SerializationError):
+    """A stored session that ``migrate`` or ``rekey`` cannot read, so cannot carry.
+
+    Its data fails authentication under every key the store holds, or its
+    serializer cannot decode it. The operation stops there, never skipping
+    it silently; what it did before is kept, and running it again goes on.
+    ``session_key`` names whose session it is (never its ID or data).
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(self, session_key: str, reason: str) -> None:
+        super().__init__(
+            f"a stored session of session key {session_key!r} cannot be read ({reason}); "
+            "add the key it was encrypted under to session_aes_secret, or end it with "
+            "store.clear(session_key)"
+        )
+        self.session_key = session_key
+
+
+class MigrationConflictError(JamSessionError, RuntimeError):
+    """The target of ``migrate`` already holds a different session under a copied session's ID.
+
+    Nothing of that session was written. ``session_key`` names the source's
+    session; ``same_session`` tells whether the target's record is that very
+    session (same key and creation time) changed since an earlier run, which
+    ``migrate(..., update=True)`` (``jamsession migrate --update``) overwrites.
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(self, session_key: str, *, same_session: bool) -> None:
+        if same_session:
+            detail = (
+                "a copy made by an earlier run, changed since in one of the two stores; "
+                "run with --update to copy the source's version over it"
+            )
+        else:
+            detail = "another session: the two stores' ID factories collide"
+        super().__init__(
+            f"the target already holds a different session under the ID of a session of "
+            f"session key {session_key!r}: {detail}"
+        )
+        self.session_key = session_key
+        self.same_session = same_session
+
+
+class UnsupportedOperationError(JamSessionError, TypeError):
+    """The store lacks a capability an operation needs (``supports_scan``, crypt for ``rekey``).
+
+    .. versionadded:: 0.3
+    """
 
 
 class ConfigError(JamSessionError, ValueError):

@@ -31,11 +31,7 @@ from jamsession._handles import session_handle
 from jamsession._ids import default_id_factory
 from jamsession._options import RECORD_OPTIONS
 from jamsession._serializer import BaseEncoder
-
-#: Most sessions list_sessions decodes, and most seconds it spends, between
-#: two yields to the event loop.
-LIST_SLICE = 256
-LIST_SLICE_SECONDS = 0.002
+from jamsession._slices import build_in_slices
 
 
 @dataclass(slots=True)
@@ -51,6 +47,21 @@ class StoredSession:
     blob: bytes = field(repr=False)
     created_at: float
     expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """One batch of :meth:`RecordSessionModule.scan_records`: stored records and where to go on.
+
+    ``cursor`` is what the next call takes as ``after``; ``None`` when the
+    scan is done. It is opaque text, meaningful only to the store that made it.
+    Its repr leaves out the records (they hold IDs and data).
+
+    .. versionadded:: 0.3
+    """
+
+    records: list[StoredSession] = field(repr=False)
+    cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +212,19 @@ class RecordSessionModule(BaseAsyncSessionModule):
     #: .. versionadded:: 0.2
     supports_entries: ClassVar[bool] = False
     options = RECORD_OPTIONS
+
+    #: :meth:`scan_records`: iterating every stored record in batches, what
+    #: ``jamsession migrate``, ``rekey`` and ``stats`` read a store with. A
+    #: backend that implements it declares it ``True``.
+    #:
+    #: .. versionadded:: 0.3
+    supports_scan: ClassVar[bool] = False
+
+    #: How many records one :meth:`scan_records` call returns at most, as the
+    #: operations commands ask for them.
+    #:
+    #: .. versionadded:: 0.3
+    scan_batch_size: ClassVar[int] = 1000
 
     #: How many expired records one purge batch removes at most.
     purge_batch_size: ClassVar[int] = 1000
@@ -426,7 +450,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
     @abc.abstractmethod
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        """The live records of ``session_key``, in any order.
+        """The live records of ``session_key``, in any order, in a new list the caller may empty.
 
         Example::
 
@@ -453,6 +477,78 @@ class RecordSessionModule(BaseAsyncSessionModule):
 
         .. versionadded:: 0.1
         """
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """One batch of every stored record, in an order of the backend's choosing.
+
+        Start with ``after=None`` and pass each batch's ``cursor`` as the next
+        ``after`` until it is ``None``. Each call is short and holds no lock
+        across calls (keyset pagination: the cursor names where the last batch
+        ended, not a snapshot), so other processes keep writing meanwhile. A
+        record stored for the whole scan is returned at least once; one
+        created, moved or removed during the scan may or may not be. Expired
+        records not yet removed are returned too: callers check ``expires_at``.
+
+        Args:
+            after: ``None`` to start, else the ``cursor`` of the last batch.
+            limit: How many records to return at most. A backend over a
+                server-side cursor (Redis ``SCAN``) may return a few more or
+                fewer, none at all while not done, and a record twice.
+
+        Returns:
+            The records (the backend's own: callers never change them) and the
+            cursor to go on from, ``None`` once every record was returned.
+
+        Example::
+
+            rows = await db.fetchall(
+                "SELECT rowid, id, key, blob, created, exp FROM s WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (int(after or 0), limit),
+            )
+            records = [StoredSession(*row[1:]) for row in rows]
+            return RecordBatch(records, str(rows[-1][0]) if len(rows) == limit else None)
+
+        .. versionadded:: 0.3
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement scan_records (its supports_scan is False), "
+            "so its sessions cannot be migrated, re-encrypted or counted"
+        )
+
+    async def estimate_record_count(self) -> int | None:
+        """About how many records are stored, cheaply; ``None`` when the backend cannot tell.
+
+        What a progress bar of a scan takes as its total, to show the time
+        left. Need not be exact (expired records, other data), and may cost
+        no more than one short query.
+
+        Example::
+
+            return (await db.fetchone("SELECT count(*) FROM s"))[0]
+
+        .. versionadded:: 0.3
+        """
+        return None
+
+    def adopt_raw_id(self, raw_id: str, session_key: str) -> str:
+        """The raw ID under which this store keeps a record copied from another store.
+
+        By default the same ID, so the tokens clients hold stay valid where the
+        two stores share the key ring. A backend whose raw IDs must carry
+        something of their own (Redis: the hash tag of the session key)
+        returns an ID of its form, derived from ``raw_id`` alone, so that
+        copying the same record twice gives the same ID; clients holding the
+        old token then log in again.
+
+        Example::
+
+            if raw_id.endswith(tag_of(session_key)):
+                return raw_id
+            return f"{raw_id}.{tag_of(session_key)}"
+
+        .. versionadded:: 0.3
+        """
+        return raw_id
 
     # -- the contract, written once -------------------------------------------------
 
@@ -677,28 +773,23 @@ class RecordSessionModule(BaseAsyncSessionModule):
            Sessions are named by handles, not by working tokens.
         """
         _check_session_key(session_key)
-        sessions = []
-        ordered = True
         records = await self.list_key_records(session_key, self.clock())
-        slice_end = time.monotonic() + LIST_SLICE_SECONDS
-        for index, record in enumerate(records):
-            if index % LIST_SLICE == LIST_SLICE - 1 or time.monotonic() > slice_end:
-                # One key may hold any number of sessions: decoding them all
-                # at once would hold the event loop; other tasks run between slices.
-                await asyncio.sleep(0)
-                slice_end = time.monotonic() + LIST_SLICE_SECONDS
+        ordered = True
+        last_created = -math.inf
+
+        def listed(record: StoredSession) -> SessionInfo | None:
+            nonlocal ordered, last_created
             data = self._load_or_none(record.blob)
-            if data is not None:
-                sessions.append(
-                    SessionInfo(
-                        session_handle(record.raw_id),
-                        record.session_key,
-                        data,
-                        record.created_at,
-                        record.expires_at,
-                    )
-                )
-                ordered = ordered and (len(sessions) < 2 or sessions[-2].created_at <= record.created_at)
+            if data is None:
+                return None
+            ordered = ordered and last_created <= record.created_at
+            last_created = record.created_at
+            return SessionInfo(
+                session_handle(record.raw_id), record.session_key, data, record.created_at, record.expires_at
+            )
+
+        # One key may hold any number of sessions.
+        sessions = await build_in_slices(records, listed, release=True)
         if not ordered:
             sessions.sort(key=lambda info: info.created_at)
         return sessions

@@ -1,8 +1,11 @@
 """The event loop keeps turning whatever a caller does with an SQLite store."""
 
 import asyncio
+import gc
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +52,36 @@ async def test_operations_waiting_for_another_process_lock_let_the_event_loop_ru
             blocker.close()
             await waiting
         assert await store.get(session_id) is not None
+
+
+async def test_listing_a_key_of_many_sessions_runs_no_full_garbage_collection_on_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    sessions = 3000
+    async with SqliteSessions(path=tmp_path / "s.db") as store:
+        for n in range(sessions):
+            await store.create("bot", {"n": n, "roles": ["a", "b"], "cart": [{"qty": n}]})
+        loop_thread = threading.current_thread()
+        full: list[int] = []
+
+        def watch(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start" and info["generation"] == 2 and threading.current_thread() is loop_thread:
+                full.append(info["generation"])
+
+        # A process whose old generation the collector counts as nearly empty,
+        # on a tight schedule: every few hundred surviving objects would start
+        # a full collection, which walks every object of the process.
+        thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.collect()
+        gc.unfreeze()
+        gc.set_threshold(100, 2, 2)
+        gc.callbacks.append(watch)
+        try:
+            listed = await store.list_sessions("bot")
+        finally:
+            gc.callbacks.remove(watch)
+            gc.set_threshold(*thresholds)
+        assert sessions == len(listed)
+        assert [] == full
+        assert gc.isenabled()

@@ -267,6 +267,36 @@ async def test_synchronous_is_applied_to_the_connection(
     assert [(level,)] == rows
 
 
+# -- a file damaged while open: typed errors on both routes, never sqlite3's -----------------
+
+
+@pytest.mark.parametrize("inline_statements", [True, False])
+async def test_a_file_damaged_while_open_gives_typed_errors_naming_it(
+    tmp_path: Path, inline_statements: bool
+) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, inline_statements=inline_statements) as store:
+        session_id = await store.create("key", {"n": 1})
+        assert [(0, 0, 0)] == read(path, "PRAGMA wal_checkpoint(TRUNCATE)")
+        with path.open("r+b") as file:
+            file.write(b"not a database!!")  # over SQLite's magic header: "file is not a database"
+
+        operations = {
+            "get": lambda: store.get(session_id),
+            "update": lambda: store.update(session_id, {"n": 2}),
+            "create": lambda: store.create("key", {"n": 3}),
+            "list_sessions": lambda: store.list_sessions("key"),
+            "clear": lambda: store.clear("key"),
+            "purge_expired": store.purge_expired,
+        }
+        for name, operation in operations.items():
+            with pytest.raises(BackendUnavailableError) as raised:
+                await operation()
+            assert f"SQLite file {str(path)!r} is damaged" in str(raised.value), name
+            assert isinstance(raised.value.__cause__, sqlite3.DatabaseError), name
+            assert "file is not a database" == str(raised.value.__cause__), name
+
+
 # -- lifecycle ----------------------------------------------------------------------------
 
 

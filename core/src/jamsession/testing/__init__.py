@@ -14,7 +14,7 @@ async fixture, ``store``, that yields an empty, isolated store::
 
 Optional features are tested only where the store's class declares them
 (``supports_ttl``, ``supports_sliding_expiry``, ``supports_listing``,
-``supports_purge``, ``supports_entries``), so a backend with just Jam's six
+``supports_purge``, ``supports_entries``, ``supports_scan``), so a backend with just Jam's six
 methods passes.
 
 The reliability checks go further on the same stores: a model-based state

@@ -14,17 +14,20 @@ from jamsession._record import RecordSessionModule
 from jamsession.testing._clock import FakeClock
 from jamsession.testing._entries import EntryConformance
 from jamsession.testing._foreign import FOREIGN_IDS, _derived_tokens
+from jamsession.testing._scan import ScanConformance
 
 SAMPLE = {"user": 42, "roles": ["admin", "staff"], "name": "Zoë", "prefs": {"dark": True}, "ratio": 0.5}
 
 
-class BackendConformance(EntryConformance):
+class BackendConformance(EntryConformance, ScanConformance):
     """The contract every backend keeps; subclass it and provide an async ``store`` fixture.
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2
        Tests ``load``, ``patch``, ``revoke``, handles and ``rework`` to another
        key or with new data where the store declares ``supports_entries``.
+    .. versionchanged:: 0.3
+       Tests ``scan_records`` where the store declares ``supports_scan``.
     """
 
     pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.asyncio]

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import heapq
 import itertools
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import NoReturn, Unpack
 
 from jamsession import (
     ConfigError,
     DuplicateSessionIdError,
     Option,
+    RecordBatch,
     RecordOptions,
     RecordSessionModule,
     StoredSession,
 )
 from jamsession_memory._workers import warn_once_if_several_workers
+
+#: Records a scan batch looks at between two yields to the event loop.
+_SCAN_SLICE = 20_000
 
 
 class MemorySessions(RecordSessionModule):
@@ -58,6 +65,7 @@ class MemorySessions(RecordSessionModule):
             "the most sessions held; one more evicts the one whose expiry was set longest ago",
         ),
     )
+    supports_scan = True
 
     def __init__(self, *, max_sessions: int | None = None, **options: Unpack[RecordOptions]) -> None:
         if max_sessions is not None and (
@@ -260,6 +268,32 @@ class MemorySessions(RecordSessionModule):
         for slot in expired:
             self._drop_slot(slot)
         return len(expired)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The ``limit`` records with the smallest raw IDs after ``after``, in raw ID order.
+
+        Raw IDs do not change order as records move in the expiry order, so
+        the cursor is the last raw ID returned. Each batch reads every record
+        (O(n log limit)), in slices with the event loop free between them: a
+        store in one process's memory holds few enough for that.
+        """
+        records = list(self._records.values())
+        found: list[StoredSession] = []
+        for start in range(0, len(records), _SCAN_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            chunk: Iterable[StoredSession] = records[start : start + _SCAN_SLICE]
+            if after is not None:
+                chunk = [record for record in chunk if record.raw_id > after]
+            found = heapq.nsmallest(limit, [*found, *chunk], key=_raw_id)
+        return RecordBatch(found, found[-1].raw_id if len(found) == limit else None)
+
+    async def estimate_record_count(self) -> int:
+        return len(self._records)
+
+
+def _raw_id(record: StoredSession) -> str:
+    return record.raw_id
 
 
 def _refuse_reused_id() -> NoReturn:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Unpack
 
-from pymongo import ReturnDocument
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, ReturnDocument
 
 from jamsession import (
     BackendUnavailableError,
     ConfigError,
     Option,
+    RecordBatch,
     RecordOptions,
     RecordSessionModule,
     StoredSession,
@@ -72,6 +75,7 @@ class MongoSessions(RecordSessionModule):
     """
 
     supports_entries = True
+    supports_scan = True
     options = (
         Option("url", str | None, None, "a mongodb:// or mongodb+srv:// connection string"),
         Option("client", "AsyncMongoClient | None", None, "a client the application has", code_only=True),
@@ -285,6 +289,30 @@ class MongoSessions(RecordSessionModule):
                 {"_id": {"$in": [document["_id"] for document in batch]}, **doc.expired(now)}
             )
         return int(result.deleted_count)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The next ``limit`` documents in ``_id`` order: one query, the cursor the last ``_id``.
+
+        ``_id`` never changes (``rework`` changes ``sid``), so a reworked
+        session keeps its place in the scan.
+        """
+        query: dict[str, Any] = {}
+        if after is not None:
+            try:
+                query["_id"] = {"$gt": ObjectId(after)}
+            except (InvalidId, TypeError):
+                raise ValueError(f"not a cursor of this store: {after!r}") from None
+        collection = await self._ready("scan")
+        with guarded("scan", self.timeout):
+            found = collection.find(query, doc.RECORD_FIELDS).sort("_id", ASCENDING).limit(limit)
+            documents = await found.to_list(None)
+        records = [doc.to_record(document) for document in documents]
+        return RecordBatch(records, str(documents[-1]["_id"]) if len(documents) == limit else None)
+
+    async def estimate_record_count(self) -> int:
+        collection = await self._ready("count")
+        with guarded("count", self.timeout):
+            return int(await collection.estimated_document_count())
 
 
 def _consume_outcome(task: asyncio.Future[list[str]]) -> None:

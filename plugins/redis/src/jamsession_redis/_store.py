@@ -18,6 +18,7 @@ from jamsession import (
     DuplicateSessionIdError,
     InvalidSessionToken,
     Option,
+    RecordBatch,
     RecordOptions,
     RecordSessionModule,
     StoredSession,
@@ -84,6 +85,7 @@ class RedisSessions(RecordSessionModule):
     # Redis deletes expired keys itself: there is never anything to purge.
     supports_purge = False
     supports_entries = True
+    supports_scan = True
 
     options = (
         Option(
@@ -406,6 +408,75 @@ class RedisSessions(RecordSessionModule):
         """Nothing to do: Redis deletes each session at its expiry by itself. Returns 0."""
         return 0
 
+    def adopt_raw_id(self, raw_id: str, session_key: str) -> str:
+        """``raw_id`` if it carries the hash tag of ``session_key``, else ``raw_id`` and that tag.
+
+        A session copied from another backend (``jamsession migrate``) gets
+        an ID with its tag appended: the same for every copy of one record,
+        so a second run finds what the first copied. Its old token names the
+        ID without the tag, which this store does not read: its client logs in again.
+        """
+        tag = _layout.digest(session_key)[: _layout.TAG_LENGTH]
+        return raw_id if _layout.tag_of_raw_id(raw_id) == tag else _layout.tagged(raw_id, tag)
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """A ``SCAN`` step over this prefix's session hashes, then their fields in one pipeline.
+
+        On Redis Cluster the scan visits each primary in turn (the cursor
+        names the node and its position). Each call is two round trips with
+        no lock held: as ``SCAN`` goes, a batch may hold a few more or fewer
+        than ``limit`` records, none at all, and a session twice.
+        """
+        node_index, position = _parse_cursor(after)
+        pattern = _glob_escaped(self.prefix).encode() + b"{????}s:*"
+        client: Any = self._client
+        cluster = isinstance(client, redis.RedisCluster)
+        try:
+            async with asyncio.timeout(self.timeout):
+                if cluster:
+                    nodes = sorted(client.get_primaries(), key=lambda node: node.name)
+                    if node_index >= len(nodes):
+                        return RecordBatch([], None)
+                    node = nodes[node_index]
+                    cursors, keys = await client.execute_command(
+                        "SCAN", position, "MATCH", pattern, "COUNT", limit, target_nodes=node
+                    )
+                    position = cursors[node.name] if isinstance(cursors, dict) else cursors
+                    last_node = node_index == len(nodes) - 1
+                else:
+                    position, keys = await client.execute_command(
+                        "SCAN", position, "MATCH", pattern, "COUNT", limit
+                    )
+                    last_node = True
+                fields: list[Any] = []
+                if keys:
+                    pipeline = client.pipeline() if cluster else client.pipeline(transaction=False)
+                    for key in keys:
+                        pipeline.execute_command("HMGET", key, b"d", b"k", b"c", b"e")
+                    fields = await pipeline.execute()
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
+            # The kind of failure only: never a key, an ID or data.
+            raise BackendUnavailableError(
+                f"Redis failed during scan ({type(exc).__name__}); is the server reachable?"
+            ) from exc
+        skip = len(self.prefix.encode()) + len("{xxxx}s:")
+        records = []
+        for key, (blob, session_key, created_at, expires_at) in zip(keys, fields, strict=True):
+            if blob is None or session_key is None or created_at is None:
+                continue  # expired or removed between the SCAN and the read
+            records.append(
+                StoredSession(
+                    bytes(key[skip:]).decode("utf-8", "surrogatepass"),
+                    bytes(session_key).decode("utf-8", "surrogatepass"),
+                    bytes(blob),
+                    float(created_at),
+                    float(expires_at) if expires_at else None,
+                )
+            )
+        if int(position) != 0:
+            return RecordBatch(records, f"{node_index}:{int(position)}")
+        return RecordBatch(records, None if last_node else f"{node_index + 1}:0")
+
     async def aclose(self) -> None:
         """Close the client the store made; a client passed in is left open. Safe to call twice."""
         if self._owns_client and not self._closed:
@@ -446,6 +517,25 @@ class RedisSessions(RecordSessionModule):
 
 #: Not a script: a plain ``HMGET`` of one session's fields, run and guarded like the scripts.
 _READ = _scripts.Script("fetch", "HMGET")
+
+
+def _parse_cursor(after: str | None) -> tuple[int, int]:
+    """A scan cursor: the index of the node (0 off a cluster) and its ``SCAN`` position."""
+    if after is None:
+        return 0, 0
+    node, _, position = after.partition(":")
+    try:
+        parsed = int(node), int(position)
+    except ValueError:
+        raise ValueError(f"not a cursor of this store: {after!r}") from None
+    if min(parsed) < 0:
+        raise ValueError(f"not a cursor of this store: {after!r}")
+    return parsed
+
+
+def _glob_escaped(text: str) -> str:
+    """``text`` matched literally by a ``SCAN MATCH`` pattern."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
 def _live(expires_at: bytes | None, now: float) -> bool:

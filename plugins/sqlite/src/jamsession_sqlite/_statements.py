@@ -56,18 +56,19 @@ FETCH_FULL_EXTENDING = Statement(
     writes=True,
     returns=Returns.ROWS,
 )
-# Compare-and-swap in one statement, which tells "changed" from "gone": a live
-# row is always matched, written over only if its data is exactly the expected
-# bytes (?1), and returns whether its data is now the new bytes (?2). No row:
-# no live session. SET expressions all read the row as it was.
+# Compare-and-swap: the row is written over only if its data is exactly the
+# expected bytes (the last placeholder); otherwise nothing is written at all.
 SWAP = Statement(
-    "UPDATE sessions SET"
-    " data = CASE WHEN data = ?1 THEN ?2 ELSE data END,"
-    " updated_at = CASE WHEN data = ?1 THEN ?3 ELSE updated_at END,"
-    " expires_at = CASE WHEN data = ?1 THEN coalesce(?4, expires_at) ELSE expires_at END"
-    " WHERE id = ?5 AND (expires_at IS NULL OR expires_at > ?3)"
-    " RETURNING data = ?2",
+    "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
+    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?) AND data = ?",
     writes=True,
+    returns=Returns.ROWCOUNT,
+)
+# After a swap that changed nothing: whether the row is live (its data differs)
+# or gone.
+IS_LIVE = Statement(
+    "SELECT 1 FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    writes=False,
     returns=Returns.ROWS,
 )
 # A move that also gives the row another session key and/or data (a login):
@@ -100,3 +101,15 @@ PURGE = Statement(
     returns=Returns.ROWCOUNT,
     inline=False,  # a batch of up to purge_batch_size rows: the event loop would wait for it
 )
+# Keyset pagination over the rowid, which a record keeps when reworked: each
+# batch is one short read of the table's own order, holding no lock after it.
+SCAN = Statement(
+    "SELECT rowid, id, session_key, data, created_at, expires_at FROM sessions"
+    " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    writes=False,
+    returns=Returns.ROWS,
+    inline=False,  # a batch of rows: the event loop would wait for it
+)
+# The table's row count (for a progress bar's total); SQLite counts over the
+# smallest index, on aiosqlite's thread.
+COUNT = Statement("SELECT count(*) FROM sessions", writes=False, returns=Returns.ROWS, inline=False)

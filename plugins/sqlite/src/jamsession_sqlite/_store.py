@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -16,9 +15,11 @@ import aiosqlite
 from jamsession import (
     ConfigError,
     Option,
+    RecordBatch,
     RecordOptions,
     RecordSessionModule,
     StoredSession,
+    build_in_slices,
 )
 from jamsession_sqlite import _statements as statements
 from jamsession_sqlite._checkpoint import RESTART_WAL, Checkpointer
@@ -29,9 +30,6 @@ from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 Synchronous = Literal["off", "normal", "full", "extra"]
 
 _SYNCHRONOUS = ("off", "normal", "full", "extra")
-
-#: Rows of a key's listing turned into records between two yields to the event loop.
-_ROWS_PER_SLICE = 1000
 
 #: Bytes the WAL file is truncated back to after a burst of writes.
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -49,7 +47,12 @@ class SqliteSessions(RecordSessionModule):
 
     Several processes, such as the workers of a web server, may share one
     file: SQLite's WAL mode lets readers proceed while one process writes,
-    and writers wait for each other up to ``busy_timeout``.
+    and writers wait for each other up to ``busy_timeout``. A process that
+    has the store open must not open and close the file (or its ``-wal`` and
+    ``-shm``) with ordinary file calls: on POSIX, closing any descriptor of a
+    file drops every lock the process holds on it, SQLite's included, and the
+    next process to close the file then deletes the log this one still
+    writes to, which damages the file. Do such work in another process.
 
     The event loop belongs to the application: a statement that touches one
     session's row runs on the event loop's thread only when it needs no lock
@@ -102,6 +105,7 @@ class SqliteSessions(RecordSessionModule):
     """
 
     supports_entries = True
+    supports_scan = True
     options = (
         Option(
             "path", str | os.PathLike, Option.REQUIRED, "the SQLite file; created with its schema", path=True
@@ -253,8 +257,13 @@ class SqliteSessions(RecordSessionModule):
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
     ) -> bool | None:
-        rows = await self._engine.run(statements.SWAP, expected, blob, now, extend_to, raw_id)
-        return None if not rows else bool(rows[0][0])
+        changed: int = await self._engine.run(statements.SWAP, blob, now, extend_to, raw_id, now, expected)
+        if changed == 1:
+            return True
+        # Nothing was written: tell a row holding other bytes from one that is
+        # gone. Gone now means gone for good (IDs are never reused), so reading
+        # after the swap gives the same answer as reading within it.
+        return False if await self._engine.run(statements.IS_LIVE, raw_id, now) else None
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
         changed: int = await self._engine.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
@@ -286,20 +295,30 @@ class SqliteSessions(RecordSessionModule):
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
         rows = await self._engine.run(statements.LIST_KEY, _key_bytes(session_key), now)
-        records = []
-        for start in range(0, len(rows), _ROWS_PER_SLICE):
-            if start:
-                # One key may hold any number of sessions: other tasks run between slices.
-                await asyncio.sleep(0)
-            records += [
-                StoredSession(raw_id, session_key, blob, created_at, expires_at)
-                for raw_id, blob, created_at, expires_at in rows[start : start + _ROWS_PER_SLICE]
-            ]
-        return records
+        return await build_in_slices(
+            rows, lambda row: StoredSession(row[0], session_key, row[1], row[2], row[3]), release=True
+        )
 
     async def purge_records(self, now: float, limit: int) -> int:
         removed: int = await self._engine.run(statements.PURGE, now, limit)
         return removed
+
+    async def scan_records(self, after: str | None, limit: int) -> RecordBatch:
+        """The next ``limit`` rows in rowid order: one short read, the cursor the last rowid."""
+        try:
+            start = 0 if after is None else int(after)
+        except ValueError:
+            raise ValueError(f"not a cursor of this store: {after!r}") from None
+        rows = await self._engine.run(statements.SCAN, start, limit)
+        cursor = str(rows[-1][0]) if len(rows) == limit else None
+        records = await build_in_slices(
+            rows, lambda row: StoredSession(row[1], _key_text(row[2]), row[3], row[4], row[5]), release=True
+        )
+        return RecordBatch(records, cursor)
+
+    async def estimate_record_count(self) -> int:
+        rows = await self._engine.run(statements.COUNT)
+        return int(rows[0][0])
 
 
 def _key_bytes(session_key: str) -> bytes:
