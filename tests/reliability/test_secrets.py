@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import uuid
 from contextlib import AbstractAsyncContextManager
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from tests.reliability.support import Figures, Opener
 
-from jamsession import default_id_factory, generate_key, load_backend
+from jamsession import default_id_factory, generate_key, load_backend, options_of
 from jamsession.testing import (
     StoreVariant,
     check_id_entropy,
@@ -76,9 +75,10 @@ def test_default_ids_come_from_the_os_csprng(monkeypatch: pytest.MonkeyPatch) ->
     assert str(uuid.UUID(bytes=bytes(range(16)), version=4)) == default_id_factory()
 
 
-def test_every_backend_uses_the_default_id_factory(backend: str) -> None:
-    parameter = inspect.signature(load_backend(backend)).parameters["id_factory"]
-    assert default_id_factory is parameter.default
+async def test_every_backend_uses_the_default_id_factory(backend: str, opener: Opener) -> None:
+    assert default_id_factory is options_of(load_backend(backend))["id_factory"].default
+    async with opener(f"ids_{uuid.uuid4().hex}") as store:
+        assert default_id_factory is store.id_factory
 
 
 def test_ids_carry_at_least_122_random_bits(figures: Figures, request: pytest.FixtureRequest) -> None:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from jamsession._base import BaseAsyncSessionModule, BaseLogger, BaseOptions
 from jamsession._crypto import PURPOSE_ID, SecretInput, b64decode, b64encode, parse_secret
-from jamsession._entry import SessionEntry, new_entry
+from jamsession._entry import SessionEntry, names_raw_id, new_entry
 from jamsession._errors import (
     ConfigError,
     InvalidSessionKeyError,
@@ -686,7 +686,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
         return new_entry(
             data,
             record.session_key,
-            session_handle(raw_id),
+            raw_id,
             record.created_at,
             record.expires_at,
             stale,
@@ -731,13 +731,12 @@ class RecordSessionModule(BaseAsyncSessionModule):
         if resolved is None:
             raise JamSessionNotFound("no such session")
         raw_id, stale = resolved
-        handle = session_handle(raw_id)
         # What an attempt builds on: the session key, stored bytes, creation and
         # expiry, taken at once from the record read (which may be the store's
         # own, changed in place later), and the data those bytes hold.
         base: tuple[str, bytes, float, float | None] | None = None
         data: dict[str, Any] | None = None
-        if expected is not None and expected.handle == handle:
+        if expected is not None and names_raw_id(expected, raw_id):
             try:
                 data = self._load_data(expected._blob)
             except SerializationError:
@@ -765,7 +764,7 @@ class RecordSessionModule(BaseAsyncSessionModule):
                 return new_entry(
                     data,
                     session_key,
-                    handle,
+                    raw_id,
                     created_at,
                     expires_at if extend_to is None else extend_to,
                     stale,

@@ -7,11 +7,12 @@ joins the shared suite by adding a builder here and a parameter to the
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jamsession_web import Session, SessionConfig
+from jamsession_web import ResponseStartedError, Session, SessionConfig
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Reply:
     body: Any = None
     redirect: str | None = None
     stream: bool = False
+    #: Called between the streamed chunks, once the response has started.
+    meanwhile: Callable[[], None] | None = None
 
 
 Handler = Callable[[Session, dict[str, str], bytes], Awaitable[Reply]]
@@ -62,6 +65,15 @@ async def set_then_fail(session: Session, query: dict[str, str], body: bytes) ->
 async def set_then_stream(session: Session, query: dict[str, str], body: bytes) -> Reply:
     session[query["key"]] = query.get("value", "")
     return Reply(body=["chunk-1", "chunk-2"], stream=True)
+
+
+async def stream_then_set(session: Session, query: dict[str, str], body: bytes) -> Reply:
+    def change() -> None:
+        # Refused for a session with nothing stored behind it: no cookie can carry it now.
+        with contextlib.suppress(ResponseStartedError):
+            session[query["key"]] = query.get("value", "")
+
+    return Reply(body=["chunk-1", "chunk-2"], stream=True, meanwhile=change)
 
 
 #: Gates a test hands to ``/slow`` by name: the handler runs one (in a thread) after it has
@@ -128,6 +140,25 @@ async def flashes(session: Session, query: dict[str, str], body: bytes) -> Reply
     return Reply(body=[[f.category, f.message] for f in session.pop_flashes()])
 
 
+async def after_accept(session: Session, query: dict[str, str]) -> Any:
+    """What the WebSocket route ``/ws/after`` does once it has accepted: no cookie can be sent now."""
+    action = query.get("action")
+    try:
+        if action == "set":
+            session[query["key"]] = query.get("value", "")
+            if "save" in query:
+                await session.save()
+        elif action == "login":
+            await session.login(query["user"])
+        elif action == "logout":
+            await session.logout()
+        elif action == "logout-everywhere":
+            await session.logout_everywhere()
+    except ResponseStartedError as refused:
+        return {"error": type(refused).__name__, "message": str(refused)}
+    return {"user": session.user_key, "data": dict(session)}
+
+
 #: path -> (methods, handler, name of the session it uses)
 ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
     "/read": (["GET"], read, "session"),
@@ -138,6 +169,7 @@ ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
     "/raise": (["GET"], set_then_raise, "session"),
     "/fail": (["GET"], set_then_fail, "session"),
     "/stream": (["GET"], set_then_stream, "session"),
+    "/stream-then-set": (["GET"], stream_then_set, "session"),
     "/slow": (["GET"], slow_set, "session"),
     "/login": (["POST"], login, "session"),
     "/logout": (["POST"], logout, "session"),
@@ -153,8 +185,10 @@ ROUTES: dict[str, tuple[Sequence[str], Handler, str]] = {
 }
 
 
-async def chunks(items: list[str]) -> AsyncIterator[bytes]:
-    for item in items:
+async def chunks(items: list[str], meanwhile: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
+    for index, item in enumerate(items):
+        if index == 1 and meanwhile is not None:
+            meanwhile()
         yield item.encode()
 
 
@@ -178,7 +212,7 @@ def build_starlette(configs: Sequence[SessionConfig]) -> Any:
             if reply.redirect is not None:
                 return RedirectResponse(reply.redirect, status_code=303)
             if reply.stream:
-                return StreamingResponse(chunks(reply.body), media_type="text/plain")
+                return StreamingResponse(chunks(reply.body, reply.meanwhile), media_type="text/plain")
             return JSONResponse(reply.body, status_code=reply.status)
 
         return run
@@ -201,6 +235,13 @@ def build_starlette(configs: Sequence[SessionConfig]) -> Any:
         await websocket.send_json({"user": session.user_key, "data": dict(session)})
         await websocket.close()
 
+    async def ws_after(websocket: WebSocket) -> None:
+        session = await get_session(websocket)
+        await websocket.accept()
+        await websocket.send_json(await after_accept(session, dict(websocket.query_params)))
+        await websocket.receive_text()  # the client has looked at the store: done
+        await websocket.close()
+
     routes: list[Any] = [
         Route(path, endpoint(handler, name), methods=list(methods))
         for path, (methods, handler, name) in ROUTES.items()
@@ -210,6 +251,7 @@ def build_starlette(configs: Sequence[SessionConfig]) -> Any:
         Route("/auto/read", auto),
         Route("/unloaded", unloaded),
         WebSocketRoute("/ws", ws),
+        WebSocketRoute("/ws/after", ws_after),
     ]
     middleware = [Middleware(SessionMiddleware, config=config) for config in configs]
     return Starlette(routes=routes, middleware=middleware)
@@ -232,7 +274,7 @@ def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
         if reply.redirect is not None:
             return RedirectResponse(reply.redirect, status_code=303)
         if reply.stream:
-            return StreamingResponse(chunks(reply.body), media_type="text/plain")
+            return StreamingResponse(chunks(reply.body, reply.meanwhile), media_type="text/plain")
         return JSONResponse(reply.body, status_code=reply.status)
 
     def register(path: str, methods: Sequence[str], handler: Handler, name: str) -> None:
@@ -272,6 +314,13 @@ def build_fastapi(configs: Sequence[SessionConfig]) -> Any:
         await websocket.send_json({"user": session.user_key, "data": dict(session)})
         await websocket.close()
 
+    @app.websocket("/ws/after")
+    async def ws_after(websocket: WebSocket, session: SessionDep) -> None:
+        await websocket.accept()
+        await websocket.send_json(await after_accept(session, dict(websocket.query_params)))
+        await websocket.receive_text()  # the client has looked at the store: done
+        await websocket.close()
+
     return app
 
 
@@ -286,7 +335,7 @@ def build_litestar(configs: Sequence[SessionConfig]) -> Any:
         if reply.redirect is not None:
             return Redirect(reply.redirect, status_code=303)
         if reply.stream:
-            return Stream(chunks(reply.body), media_type="text/plain")
+            return Stream(chunks(reply.body, reply.meanwhile), media_type="text/plain")
         return Response(reply.body, status_code=reply.status)
 
     def register(path: str, methods: Sequence[str], handler: Handler, name: str) -> Any:
@@ -333,8 +382,15 @@ def build_litestar(configs: Sequence[SessionConfig]) -> Any:
         await socket.send_json({"user": session.user_key, "data": dict(session)})
         await socket.close()
 
+    @websocket("/ws/after")
+    async def ws_after(socket: WebSocket[Any, Any, Any], session: NamedDependency[Session]) -> None:
+        await socket.accept()
+        await socket.send_json(await after_accept(session, dict(socket.query_params)))
+        await socket.receive_text()  # the client has looked at the store: done
+        await socket.close()
+
     return Litestar(
-        route_handlers=[*handlers, noop, auto, unloaded, ws],
+        route_handlers=[*handlers, noop, auto, unloaded, ws, ws_after],
         plugins=[JamSessionPlugin(config) for config in configs],
         logging_config=None,
     )
@@ -367,7 +423,7 @@ def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
             if reply.stream:
                 response = web.StreamResponse(headers={"content-type": "text/plain"})
                 await response.prepare(request)
-                async for chunk in chunks(reply.body):
+                async for chunk in chunks(reply.body, reply.meanwhile):
                     await response.write(chunk)
                 await response.write_eof()
                 return response
@@ -395,6 +451,15 @@ def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
         await socket.close()
         return socket
 
+    async def ws_after(request: web.Request) -> web.StreamResponse:
+        session = await get_session(request)
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json(await after_accept(session, dict(request.query)), dumps=dumps)
+        await socket.receive_str()  # the client has looked at the store: done
+        await socket.close()
+        return socket
+
     app = web.Application()
     for path, (methods, handler, name) in ROUTES.items():
         for method in methods:
@@ -403,6 +468,7 @@ def build_aiohttp(configs: Sequence[SessionConfig]) -> Any:
     app.router.add_get("/auto/read", auto)
     app.router.add_get("/unloaded", unloaded)
     app.router.add_get("/ws", ws)
+    app.router.add_get("/ws/after", ws_after)
     for config in configs:
         setup(app, config)
     return app

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import pathlib
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -154,6 +156,25 @@ def test_streaming_response_saves_at_response_start(serve: Serve, browser_for: B
     response = client.get("/stream?key=s&value=streamed")
     assert "chunk-1chunk-2" == response.text
     assert {"s": "streamed"} == server.call(store.get(client.jar["session"]))
+
+
+def test_change_while_the_body_streams_is_saved_when_the_handler_is_done(
+    serve: Serve, browser_for: BrowserFor
+) -> None:
+    store = make_store()
+    server = serve(config(store))
+    client = browser_for(server)
+    client.get("/set?key=a&value=1")
+    token = client.jar["session"]
+    response = client.get("/stream-then-set?key=a&value=late")
+    assert "chunk-1chunk-2" == response.text
+    assert [] == client.set_cookies
+    assert {"a": "late"} == eventually(lambda: server.call(store.get(token)), {"a": "late"})
+    # Without a stored session there is no cookie to carry one: nothing is stored.
+    store.reset()
+    fresh = browser_for(server)
+    assert "chunk-1chunk-2" == fresh.get("/stream-then-set?key=a&value=lost").text
+    assert ({}, 0) == (fresh.jar, store.writes())
 
 
 def test_stale_cookie_is_never_adopted(serve: Serve, browser_for: BrowserFor) -> None:
@@ -404,6 +425,105 @@ def test_websocket_session_at_handshake_and_cookie_in_accept(serve: Serve, brows
     assert {"ws": "before accept"} == server.call(store.get(token))
 
 
+def after_accept(
+    server: Server, cookie: str | None, query: str, look: Callable[[], Any] = lambda: None
+) -> Any:
+    """Opens ``/ws/after?query``; returns what the route answered, what ``look()`` saw while it
+    was open, and the ``Set-Cookie`` headers of the handshake."""
+
+    async def talk() -> Any:
+        headers = {"cookie": cookie} if cookie else {}
+        url = f"ws://127.0.0.1:{server.port}/ws/after?{query}"
+        async with websockets.connect(url, additional_headers=headers) as ws:
+            answer = json.loads(await ws.recv())
+            seen = await asyncio.to_thread(look)
+            await ws.send("done")
+            set_cookies = ws.response.headers.get_all("set-cookie")  # type: ignore[union-attr]
+        return answer, seen, set_cookies
+
+    return asyncio.run(talk())
+
+
+def eventually(check: Callable[[], Any], expected: Any) -> Any:
+    """``check()`` once it equals ``expected``, or its last value after 5 s (the server saves
+    when the WebSocket handler returns, just after the client saw the socket close)."""
+    deadline = time.monotonic() + 5
+    while (value := check()) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
+def test_websocket_changes_after_accept_are_saved(serve: Serve, browser_for: BrowserFor) -> None:
+    store = make_store()
+    server = serve(config(store))
+    client = browser_for(server)
+    client.post("/login?user=ann")
+    token = client.jar["session"]
+    cookie = f"session={token}"
+    # Saved as the socket goes on, by session.save().
+
+    def stored_k() -> Any:
+        return server.call(store.get(token))["k"]
+
+    answer, seen, set_cookies = after_accept(server, cookie, "action=set&key=k&value=saved&save=1", stored_k)
+    assert {"user": "ann", "data": {"k": "saved"}} == answer
+    assert "saved" == seen
+    assert [] == set_cookies
+    # Saved when the handler returns, without an explicit save().
+    answer, seen, _ = after_accept(server, cookie, "action=set&key=k&value=at-close", stored_k)
+    assert "saved" == seen
+    assert "at-close" == eventually(stored_k, "at-close")
+    assert {"user": "ann", "data": {"k": "at-close"}} == client.get("/read").json()
+
+
+def test_websocket_login_after_accept_is_refused_and_changes_nothing(
+    serve: Serve, browser_for: BrowserFor
+) -> None:
+    store = make_store()
+    server = serve(config(store))
+    client = browser_for(server)
+    client.get("/set?key=cart&value=apples")
+    token = client.jar["session"]
+    answer, _, set_cookies = after_accept(server, f"session={token}", "action=login&user=eve")
+    assert "ResponseStartedError" == answer["error"]
+    assert "Log in over HTTP" in answer["message"]
+    assert [] == set_cookies
+    # The browser's cookie still names its session, which nobody logged into.
+    assert {"user": None, "data": {"cart": "apples"}} == client.get("/read").json()
+    assert [] == server.call(store.list_sessions("eve"))
+
+
+def test_websocket_logout_after_accept_ends_the_session(serve: Serve, browser_for: BrowserFor) -> None:
+    store = make_store()
+    server = serve(config(store))
+    laptop, phone = browser_for(server), browser_for(server)
+    laptop.post("/login?user=ann")
+    phone.post("/login?user=ann")
+    token = laptop.jar["session"]
+    answer, seen, _ = after_accept(
+        server, f"session={token}", "action=logout", lambda: server.call(store.get(token))
+    )
+    assert {"user": None, "data": {}} == answer
+    assert None is seen  # ended in the store while the socket was still open
+    assert {"user": None, "data": {}} == laptop.get("/read").json()  # the dead cookie logs no one in
+    assert {"user": "ann", "data": {}} == phone.get("/read").json()
+    answer, _, _ = after_accept(server, f"session={phone.jar['session']}", "action=logout-everywhere")
+    assert {"user": None, "data": {}} == answer
+    assert [] == server.call(store.list_sessions("ann"))
+
+
+def test_websocket_change_without_a_stored_session_after_accept_is_refused(
+    serve: Serve, browser_for: BrowserFor
+) -> None:
+    store = make_store()
+    server = serve(config(store))
+    answer, _, set_cookies = after_accept(server, None, "action=set&key=k&value=lost")
+    assert "ResponseStartedError" == answer["error"]
+    assert "no stored session" in answer["message"]
+    assert [] == set_cookies
+    assert 0 == store.writes()
+
+
 def test_csrf_refuses_websockets_from_other_sites(serve: Serve, browser_for: BrowserFor) -> None:
     store = make_store()
     server = serve(config(store, csrf=True, trusted_origins=["https://app.example"]))
@@ -440,6 +560,35 @@ def test_csrf_refuses_unsafe_methods_without_the_token(serve: Serve, browser_for
     other = browser_for(server)
     other.get("/csrf")
     assert 403 == other.post("/set?key=a&value=1", headers={"x-csrf-token": token}).status_code
+
+
+def test_csrf_token_is_masked_anew_for_every_response(serve: Serve, browser_for: BrowserFor) -> None:
+    store = make_store()
+    server = serve(config(store, csrf=True))
+    client = browser_for(server)
+    tokens = [client.get("/csrf").json()["token"] for _ in range(3)]
+    assert 3 == len(set(tokens))  # never the same bytes twice in a page (BREACH)
+    secret = server.call(store.get(client.jar["session"]))["_jamsession.csrf"]
+    secret_bytes = base64.urlsafe_b64decode(secret + "=")
+    for token in tokens:
+        assert secret not in token
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        pad, masked = raw[:32], raw[32:]
+        assert (64, secret_bytes) == (len(raw), bytes(a ^ b for a, b in zip(pad, masked, strict=True)))
+    for token in tokens:
+        assert 200 == client.post("/set?key=a&value=1", headers={"x-csrf-token": token}).status_code
+    # The bare secret, as tokens were spelled before masking, still does.
+    assert 200 == client.post("/set?key=a&value=2", headers={"x-csrf-token": secret}).status_code
+    # One bit changed in the pad, or in the masked half: refused.
+    raw = bytearray(base64.urlsafe_b64decode(tokens[0] + "=" * (-len(tokens[0]) % 4)))
+    for index in (0, 40):
+        tampered = bytearray(raw)
+        tampered[index] ^= 1
+        forged = base64.urlsafe_b64encode(bytes(tampered)).rstrip(b"=").decode()
+        assert 403 == client.post("/set?key=a&value=3", headers={"x-csrf-token": forged}).status_code
+    for junk in (b"", b"\xe9" * 86, b"A" * 85, b"A" * 1000, tokens[0][:-4].encode()):
+        assert 403 == client.post("/set?key=a&value=4", headers={"x-csrf-token": junk}).status_code
+    assert {"user": None, "data": {"a": "2"}} == client.get("/read").json()
 
 
 def test_csrf_token_in_a_form_body_which_the_app_still_reads(serve: Serve, browser_for: BrowserFor) -> None:

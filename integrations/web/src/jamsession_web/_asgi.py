@@ -3,6 +3,8 @@
 Pure ASGI: it wraps ``send`` to save the session and add its headers to the
 first message of the response (``http.response.start`` or ``websocket.accept``),
 so streaming and file responses are covered, and the body is never buffered.
+Changes made after that message (a WebSocket after ``accept``) are saved to
+the store when the handler returns; no cookie can be sent any more then.
 """
 
 from __future__ import annotations
@@ -85,8 +87,9 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if kind == "websocket":
-            await session.save()
+        # Changes made after the response started (a WebSocket after accept, a
+        # streaming body) to a stored session: saved once the handler is done.
+        await session.save()
 
 
 def _read_headers(headers: Any, cookie_name: str) -> tuple[str | None, str | None]:

@@ -21,8 +21,18 @@ class SessionNotLoadedError(WebSessionError, RuntimeError):
 class ResponseStartedError(WebSessionError, RuntimeError):
     """A change that needs a new cookie was made after the response had started.
 
-    ``login()``, ``logout()`` and friends send a ``Set-Cookie`` header, which can
-    only go out with the response's first message (or a WebSocket's ``accept``).
+    A ``Set-Cookie`` header can only go out with the response's first message,
+    or a WebSocket's ``accept``. After it, changes to a stored session are
+    still saved, and ``logout()`` still ends the session in the store (the
+    client's cookie then names no session), but two things would need a new
+    cookie and raise this instead:
+
+    * ``login()``: it always moves the session to a new token, so the client's
+      cookie would name a dead session and the login would be lost. Log in
+      over HTTP, then open the WebSocket again.
+    * changing a session that has no stored session behind it (a first
+      visit, or after ``logout()``): nothing could carry its token to the
+      client. Make the change before ``accept()``.
     """
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import os
 import secrets
 import time
 from collections.abc import Collection, Iterator, MutableMapping
@@ -21,6 +24,8 @@ RESERVED_PREFIX = "_jamsession."
 CSRF_KEY = RESERVED_PREFIX + "csrf"
 FLASH_KEY = RESERVED_PREFIX + "flash"
 DEVICE_KEY = RESERVED_PREFIX + "device"
+#: Bytes of randomness in a CSRF secret.
+_CSRF_BYTES = 32
 #: How much of a User-Agent header is kept to describe a device.
 _USER_AGENT_LIMIT = 256
 #: Values a caller cannot change in place.
@@ -75,6 +80,7 @@ class Session(MutableMapping[str, Any]):
         "_data",
         "_entry",
         "_expires_at",
+        "_failed",
         "_live",
         "_loaded",
         "_send_cookie",
@@ -88,6 +94,7 @@ class Session(MutableMapping[str, Any]):
         self._user_agent = user_agent
         self._loaded = False
         self._committed = False
+        self._failed = False  # answered 5xx: nothing is saved
         self._entry: SessionEntry | None = None  # the live session as loaded, for compare-and-set
         self._live: str | None = None  # the token of the live session behind this handle
         self._data: dict[str, Any] = {}
@@ -228,7 +235,13 @@ class Session(MutableMapping[str, Any]):
             keep: The app's keys to carry over from the anonymous session.
         """
         await self.load()
-        self._require_open("login()")
+        if self._committed:
+            raise ResponseStartedError(
+                "login() after the response started (a WebSocket after accept, a streaming body): "
+                "the new session's cookie can no longer reach the client, whose old cookie would "
+                "then find no session. Log in over HTTP (a form post or a fetch() to a login "
+                "route), then open the WebSocket again"
+            )
         if not isinstance(user_key, str) or not user_key or user_key == self._config.anonymous_key:
             raise InvalidSessionKeyError(
                 f"user_key must be a non-empty str other than the anonymous key, not {user_key!r}"
@@ -266,17 +279,23 @@ class Session(MutableMapping[str, Any]):
         self._send_cookie = token
 
     async def logout(self) -> None:
-        """End this session in the store and expire the cookie; the handle is then empty."""
+        """End this session in the store and expire the cookie; the handle is then empty.
+
+        After the response started (a WebSocket after ``accept``) the session
+        still ends in the store; the client's cookie can no longer be expired,
+        but it names no session any more, so it logs no one in.
+        """
         await self.load()
-        self._require_open("logout()")
         if self._live is not None:
             await self._config.store.delete(self._live)
         self._forget()
 
     async def logout_everywhere(self) -> None:
-        """End every session of the logged-in user, on every client, this one included."""
+        """End every session of the logged-in user, on every client, this one included.
+
+        Works after the response started too, as :meth:`logout` does.
+        """
         await self.load()
-        self._require_open("logout_everywhere()")
         if self._user_key is not None:
             await self._config.store.clear(self._user_key)
         elif self._live is not None:
@@ -322,7 +341,7 @@ class Session(MutableMapping[str, Any]):
             return False
         own = await self._own_handle()
         ended: bool = await self._config.store.revoke(self._user_key, handle)
-        if ended and handle == own and not self._committed:
+        if ended and handle == own:
             self._forget()
         return ended
 
@@ -344,39 +363,55 @@ class Session(MutableMapping[str, Any]):
     def pop_flashes(self) -> list[Flash]:
         """The pending flash messages, oldest first, removed from the session."""
         self._require_loaded()
+        if FLASH_KEY not in self._data:
+            return []
         self._touch()
         pending = self._data.pop(FLASH_KEY, None) or ()
         return [Flash(str(message), str(category)) for category, message in pending]
 
     @property
     def csrf_token(self) -> str:
-        """This session's CSRF token, made on first use, for forms and the ``X-CSRF-Token`` header.
+        """A CSRF token for this session, for forms and the ``X-CSRF-Token`` header.
 
-        Making one stores the session, so a login form can be posted back.
+        Each read gives a new spelling of the session's secret: the secret
+        XOR a fresh random pad, with the pad in front (as Django does). A page
+        that is compressed and sent over TLS then never repeats the same
+        token, which defeats BREACH-style attacks guessing it byte by byte
+        from the compressed size. Every spelling is accepted until the
+        secret changes at login. Making the first one stores the session, so
+        a login form can be posted back.
         """
         self._require_loaded()
-        token = self._data.get(CSRF_KEY)
-        if not isinstance(token, str):
+        secret = _secret_bytes(self._data.get(CSRF_KEY))
+        if secret is None:
             self._touch()
-            token = self._data[CSRF_KEY] = _new_csrf_token()
-        return token
+            secret = secrets.token_bytes(_CSRF_BYTES)
+            self._data[CSRF_KEY] = _b64encode(secret)
+        return _mask(secret)
 
     def check_csrf(self, provided: str | None) -> bool:
-        """Whether ``provided`` is this session's CSRF token (in constant time)."""
+        """Whether ``provided`` is a spelling of this session's CSRF token (in constant time).
+
+        Masked tokens, as :attr:`csrf_token` gives them, are accepted, and so
+        is the bare secret, as tokens were written before they were masked.
+        """
         self._require_loaded()
-        expected = self._data.get(CSRF_KEY)
-        if not isinstance(expected, str) or not provided:
+        secret = _secret_bytes(self._data.get(CSRF_KEY))
+        if secret is None or not provided:
             return False
-        return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace"))
+        candidate = _unmask(provided, len(secret))
+        return candidate is not None and hmac.compare_digest(secret, candidate)
 
     # -- saving ----------------------------------------------------------------------------
 
-    def _require_open(self, what: str) -> None:
-        if self._committed:
-            raise ResponseStartedError(f"{what} after the response started: the cookie can no longer be sent")
-
     def _touch(self) -> None:
         if self._baseline is None:
+            if self._committed and self._live is None:
+                raise ResponseStartedError(
+                    f"session {self._config.name!r} changed after the response started (a WebSocket "
+                    "after accept, a streaming body), but no stored session is behind it and its "
+                    "cookie can no longer be sent: make the change before accept() or over HTTP"
+                )
             self._baseline = self._dumps(self._data)
 
     def _dumps(self, data: dict[str, Any]) -> bytes:
@@ -395,14 +430,28 @@ class Session(MutableMapping[str, Any]):
         self._committed = True
         if status < 500:
             await self._save(new_cookie_allowed=True)
+        else:
+            self._failed = True
         return self._headers()
 
     async def save(self) -> None:
-        """Save changes made after the response started (a WebSocket after ``accept``).
+        """Save the changes made since the last save, now; a no-op when there are none.
 
-        Only an existing session is updated: a new one would need a cookie.
+        Changes made after the response started (a WebSocket after ``accept``,
+        a streaming body) are saved by the middleware when the handler
+        returns; a long-lived WebSocket calls this to save them as it goes::
+
+            await websocket.accept()
+            async for message in websocket.iter_json():
+                session["last_seen"] = message["at"]
+                await session.save()
+
+        Only a stored session is saved this way: one that is new, as after
+        ``logout()``, would need a cookie (changing it after the response
+        started raises :class:`~jamsession_web.ResponseStartedError`).
+        Nothing is saved after a response with a status of 500 or more.
         """
-        if self._loaded:
+        if self._loaded and not self._failed:
             await self._save(new_cookie_allowed=False)
 
     async def _save(self, *, new_cookie_allowed: bool) -> None:
@@ -430,18 +479,28 @@ class Session(MutableMapping[str, Any]):
                 self._forget()
                 return
             self._entry = entry
-            self._baseline = current
+            self._saved(current)
             if self._config.on_saved is not None:
                 self._config.on_saved(store=store, outcome="updated")
         elif new_cookie_allowed:
             now = _now(store)
             token = await store.create(self._config.anonymous_key, data)
             self._live = token
-            self._baseline = current
+            self._saved(current)
             self._expires_at = self._config.new_expiry(now)
             self._send_cookie = token
             if self._config.on_saved is not None:
                 self._config.on_saved(store=store, outcome="created")
+
+    def _saved(self, current: bytes) -> None:
+        # What was saved is the new baseline, to compare against at the next
+        # save; none is needed while every value is immutable, since a change
+        # can then only come through the mapping, which takes a new one.
+        immutable = _IMMUTABLE
+        if all(type(value) in immutable for value in self._data.values()):
+            self._baseline = None
+        else:
+            self._baseline = current
 
     def _differs(self, before: dict[str, Any], key: str, value: Any) -> bool:
         if key not in before:
@@ -479,7 +538,49 @@ def _check_key(key: object) -> None:
 
 
 def _new_csrf_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A new CSRF secret, as the session stores it: 32 random bytes, URL-safe base64."""
+    return _b64encode(secrets.token_bytes(_CSRF_BYTES))
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):  # ValueError: not ASCII
+        return None
+
+
+def _secret_bytes(stored: object) -> bytes | None:
+    """The CSRF secret's bytes, or ``None`` when the session holds none (or not one we made)."""
+    if not isinstance(stored, str):
+        return None
+    secret = _b64decode(stored)
+    return secret if secret is not None and len(secret) == _CSRF_BYTES else None
+
+
+def _mask(secret: bytes) -> str:
+    """``pad || (pad XOR secret)``, URL-safe base64: a new spelling of ``secret`` every time."""
+    pad = os.urandom(len(secret))
+    masked = (int.from_bytes(pad) ^ int.from_bytes(secret)).to_bytes(len(secret))
+    return _b64encode(pad + masked)
+
+
+def _unmask(token: str, size: int) -> bytes | None:
+    """The secret a token spells, or ``None`` when it cannot be a token (never an exception)."""
+    if len(token) > 4 * size:
+        return None  # longer than any spelling: not worth decoding
+    raw = _b64decode(token)
+    if raw is None:
+        return None
+    if len(raw) == size:
+        return raw  # the bare secret, as tokens were before masking
+    if len(raw) != 2 * size:
+        return None
+    pad, masked = raw[:size], raw[size:]
+    return (int.from_bytes(pad) ^ int.from_bytes(masked)).to_bytes(size)
 
 
 def _now(store: Any) -> float:

@@ -155,8 +155,9 @@ class _Sessions:
         except BaseException:
             await _discard(request, config.name, session)
             raise
-        if isinstance(response, web.WebSocketResponse):
-            # Changes made after the handshake: saved when the socket's handler ends.
+        if response.prepared:
+            # Changes made after the response started (a WebSocket after the
+            # handshake, a streamed body): saved now that the handler is done.
             await session.save()
         return response
 
