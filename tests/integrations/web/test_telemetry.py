@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry
 from tests.integrations.web.conftest import AiohttpServer, Browser, Server, make_store
-from tests.plugins.telemetry.conftest import Telemetry
+from tests.plugins.telemetry.conftest import Telemetry, fresh_plugin_manager, telemetry
 
 import jamsession
-from jamsession import _hooks
-from jamsession_telemetry import TelemetryPlugin
 from jamsession_web import SessionConfig
 
 Serve = Callable[..., Server]
 BrowserFor = Callable[[Server], Browser]
 
-
-@pytest.fixture(autouse=True)
-def fresh_plugin_manager(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test loads the installed plugins anew, with no JAMSESSION_ variable set."""
-    monkeypatch.setattr(_hooks, "_manager", None)
-    for variable in list(os.environ):
-        if variable.startswith("JAMSESSION_"):
-            monkeypatch.delenv(variable)
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Telemetry]:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    registry = CollectorRegistry()
-    plugin = TelemetryPlugin(
-        ["otel", "prometheus"],
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        prometheus_registry=registry,
-    )
-    jamsession.register_plugin(plugin)
-    yield Telemetry(plugin, tracer_provider, spans, reader, registry)
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
+#: The telemetry plugin's own fixtures: plugins loaded anew per test, both exporters on.
+__all__ = ["fresh_plugin_manager", "telemetry"]
 
 
 def test_without_a_plugin_the_web_layer_makes_no_hook_call() -> None:
