@@ -1,15 +1,17 @@
-"""What the reliability tests share: the backends and variants run, the scales, the figures."""
+"""What the reliability tests share: the backends and variants run, the scales, the figures, the ticker."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from jamsession import BaseAsyncSessionModule, installed_plugins
+from jamsession import BaseAsyncSessionModule, JsonEncoder, installed_plugins
 from jamsession.testing import StoreVariant, store_variants
 
 #: Opens a store on the storage named by the first argument: the same name, the same sessions.
@@ -75,3 +77,41 @@ class Figures:
                 **numbers,
             }
         )
+
+
+# -- progress between turns of the event loop -------------------------------------------
+
+
+class CountingJson(JsonEncoder):
+    """JSON that counts the records it decodes."""
+
+    decoded: ClassVar[int] = 0
+
+    @classmethod
+    def loads(cls, data: str | bytes, /) -> dict[str, Any]:
+        CountingJson.decoded += 1
+        return super().loads(data)
+
+
+async def progress_between_turns(sample: Callable[[], int], work: Awaitable[Any]) -> list[int]:
+    """Run ``work`` beside a ticker; return ``sample()`` at each of the ticker's turns, before and after."""
+    samples = [sample()]
+
+    async def tick() -> None:
+        while True:
+            samples.append(sample())
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    try:
+        await work
+    finally:
+        ticker.cancel()
+    samples.append(sample())
+    return samples
+
+
+def largest_step(samples: list[int]) -> int:
+    """The most the sampled count moved between two turns of the ticker."""
+    return max(abs(later - earlier) for earlier, later in itertools.pairwise(samples))

@@ -9,18 +9,18 @@ much work happened between two of its turns.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from tests.reliability.support import CountingJson, largest_step, progress_between_turns
 
-from jamsession import JsonEncoder, StoredSession
+from jamsession import StoredSession
 from jamsession.testing import FakeClock
 from jamsession_memory import MemorySessions
 
@@ -29,40 +29,6 @@ SESSIONS = 100_000
 MONGODB_SESSIONS = 3_000
 #: At most this much work between two turns of the ticker.
 SLICE = 2_000
-
-
-class CountingJson(JsonEncoder):
-    """JSON that counts the records it decodes."""
-
-    decoded: ClassVar[int] = 0
-
-    @classmethod
-    def loads(cls, data: str | bytes, /) -> dict[str, Any]:
-        CountingJson.decoded += 1
-        return super().loads(data)
-
-
-async def _progress_between_turns(sample: Callable[[], int], work: Awaitable[Any]) -> list[int]:
-    """Run ``work`` beside a ticker; return ``sample()`` at each of the ticker's turns, before and after."""
-    samples = [sample()]
-
-    async def tick() -> None:
-        while True:
-            samples.append(sample())
-            await asyncio.sleep(0)
-
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0)
-    try:
-        await work
-    finally:
-        ticker.cancel()
-    samples.append(sample())
-    return samples
-
-
-def _largest_step(samples: list[int]) -> int:
-    return max(abs(later - earlier) for earlier, later in itertools.pairwise(samples))
 
 
 # -- memory -------------------------------------------------------------------------------
@@ -79,9 +45,9 @@ async def memory() -> AsyncIterator[MemorySessions]:
 
 
 async def test_memory_clear_of_one_key_yields_as_it_goes(memory: MemorySessions) -> None:
-    samples = await _progress_between_turns(lambda: len(memory), memory.clear("alice"))
+    samples = await progress_between_turns(lambda: len(memory), memory.clear("alice"))
     assert (SESSIONS, 0) == (samples[0], samples[-1])
-    assert _largest_step(samples) <= SLICE
+    assert largest_step(samples) <= SLICE
 
 
 async def test_memory_clear_still_ends_every_session_if_its_caller_is_cancelled(
@@ -107,9 +73,9 @@ async def test_memory_list_sessions_of_one_key_yields_as_it_goes(memory: MemoryS
     async def list_them() -> None:
         listing.extend(await memory.list_sessions("alice"))
 
-    samples = await _progress_between_turns(lambda: CountingJson.decoded, list_them())
+    samples = await progress_between_turns(lambda: CountingJson.decoded, list_them())
     assert (0, SESSIONS, SESSIONS) == (samples[0], samples[-1], len(listing))
-    assert _largest_step(samples) <= SLICE
+    assert largest_step(samples) <= SLICE
 
 
 async def test_memory_revoke_among_one_keys_sessions_yields_as_it_goes(
@@ -127,17 +93,17 @@ async def test_memory_revoke_among_one_keys_sessions_yields_as_it_goes(
 
     monkeypatch.setattr(jamsession._record, "session_handle", counting_handle)
     # A handle no session has: every session of the key is looked at.
-    samples = await _progress_between_turns(lambda: named, memory.revoke("alice", "0" * 16))
+    samples = await progress_between_turns(lambda: named, memory.revoke("alice", "0" * 16))
     assert (0, SESSIONS) == (samples[0], samples[-1])
-    assert _largest_step(samples) <= SLICE
+    assert largest_step(samples) <= SLICE
 
 
 async def test_memory_purge_of_one_key_yields_as_it_goes(memory: MemorySessions) -> None:
     assert isinstance(memory.clock, FakeClock)
     memory.clock.advance(61)
-    samples = await _progress_between_turns(lambda: len(memory), memory.purge_expired())
+    samples = await progress_between_turns(lambda: len(memory), memory.purge_expired())
     assert (SESSIONS, 0) == (samples[0], samples[-1])
-    assert _largest_step(samples) <= SLICE
+    assert largest_step(samples) <= SLICE
 
 
 # -- MongoDB ------------------------------------------------------------------------------
@@ -217,12 +183,12 @@ async def test_mongodb_list_sessions_of_one_key_yields_as_it_goes(
     async def list_them() -> None:
         listing.extend(await mongodb.list_sessions("alice"))
 
-    samples = await _progress_between_turns(lambda: CountingJson.decoded, list_them())
+    samples = await progress_between_turns(lambda: CountingJson.decoded, list_them())
     assert (0, mongodb_sessions, mongodb_sessions) == (samples[0], samples[-1], len(listing))
-    assert _largest_step(samples) <= type(mongodb).key_slice_size
+    assert largest_step(samples) <= type(mongodb).key_slice_size
 
 
 async def test_mongodb_clear_of_one_key_leaves_the_loop_free(mongodb: Any) -> None:
-    turns = await _progress_between_turns(lambda: 1, mongodb.clear("alice"))
+    turns = await progress_between_turns(lambda: 1, mongodb.clear("alice"))
     assert len(turns) > 2
     assert 0 == await mongodb.collection.count_documents({})

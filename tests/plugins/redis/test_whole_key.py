@@ -10,47 +10,17 @@ bounded slice.
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, ClassVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from tests.reliability.support import CountingJson, largest_step, progress_between_turns
 
-from jamsession import JsonEncoder
 from jamsession_redis import RedisSessions
 
 #: At most this many records decoded between two turns of the ticker (the core's list slice).
 SLICE = 256
-
-
-class CountingJson(JsonEncoder):
-    """JSON that counts the records it decodes."""
-
-    decoded: ClassVar[int] = 0
-
-    @classmethod
-    def loads(cls, data: str | bytes, /) -> dict[str, Any]:
-        CountingJson.decoded += 1
-        return super().loads(data)
-
-
-async def _progress_between_turns(sample: Callable[[], int], work: Awaitable[Any]) -> list[int]:
-    samples = [sample()]
-
-    async def tick() -> None:
-        while True:
-            samples.append(sample())
-            await asyncio.sleep(0)
-
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0)
-    try:
-        await work
-    finally:
-        ticker.cancel()
-    samples.append(sample())
-    return samples
 
 
 @pytest.fixture(params=[20_000, pytest.param(100_000, marks=pytest.mark.slow)])
@@ -73,13 +43,13 @@ async def test_list_sessions_of_one_key_yields_as_it_goes(crowded: RedisSessions
     async def list_them() -> None:
         listing.extend(await crowded.list_sessions("alice"))
 
-    samples = await _progress_between_turns(lambda: CountingJson.decoded, list_them())
+    samples = await progress_between_turns(lambda: CountingJson.decoded, list_them())
     assert (0, sessions, sessions) == (samples[0], samples[-1], len(listing))
-    assert max(later - earlier for earlier, later in itertools.pairwise(samples)) <= SLICE
+    assert largest_step(samples) <= SLICE
 
 
 async def test_clear_of_one_key_leaves_the_loop_free(crowded: RedisSessions) -> None:
-    turns = await _progress_between_turns(lambda: 1, crowded.clear("alice"))
+    turns = await progress_between_turns(lambda: 1, crowded.clear("alice"))
     assert len(turns) > 2
     assert [] == await crowded.list_sessions("alice")
 
