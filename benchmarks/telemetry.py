@@ -199,7 +199,7 @@ async def dashboard_run(workdir: Path, ticks: int, per_tick: int) -> list[Scrape
     from prometheus_client.parser import text_string_to_metric_families
 
     import jamsession
-    from jamsession._crypto import PURPOSE_ID, KeyRing, b64encode
+    from jamsession._crypto import PURPOSE_ID, KeyRing, b64decode, b64encode, key_header, parse_key
     from jamsession_telemetry import TelemetryPlugin
 
     registry = CollectorRegistry()
@@ -215,7 +215,13 @@ async def dashboard_run(workdir: Path, ticks: int, per_tick: int) -> list[Scrape
             default_ttl=_DASHBOARD_TTL,
             clock=lambda: simulated[0],
         )
-    attacker = KeyRing(jamsession.generate_key())
+    # Another environment's key, of another id than the store's (a random pair shares one once in 128).
+    attacker_key = next(
+        other
+        for other in iter(jamsession.generate_key, None)
+        if key_header(parse_key(other)) != key_header(parse_key(key))
+    )
+    attacker = KeyRing(attacker_key)
     rng = random.Random(24)  # noqa: S311 - a replayable workload, not secrets
     data = PAYLOADS["typical"]
     scrapes: list[Scrape] = []
@@ -236,8 +242,11 @@ async def dashboard_run(workdir: Path, ticks: int, per_tick: int) -> list[Scrape
         for tick in range(ticks):
             for _ in range(per_tick):
                 await _request(store, rng, data, live, stale)
-            # A trickle of garbage cookies, and a burst of forged ones a third of the way in.
+            # A trickle of garbage and altered cookies, and a burst of forged ones a third of the way in.
             await store.get("not-a-token" * rng.randrange(1, 3))
+            if live:
+                sealed = b64decode(rng.choice(live))
+                await store.get(b64encode(sealed[:-1] + bytes([sealed[-1] ^ 1])))
             if ticks // 3 <= tick < ticks // 3 + max(ticks // 8, 1):
                 for _ in range(per_tick // 2):
                     forged = b64encode(attacker.encrypt(os.urandom(16).hex().encode(), PURPOSE_ID))
@@ -349,7 +358,7 @@ def draw_dashboard(scrapes: list[Scrape], path: Path) -> Path:
     latency.set_ylabel("microseconds (log)")
     latency.set_title("histogram_quantile(q, rate(jamsession_operation_duration_seconds_bucket))")
     latency.legend(loc="upper right", fontsize="small", ncol=4)
-    for reason in ("malformed", "tampered", "expired"):
+    for reason in ("malformed", "unknown key", "tampered", "expired"):
         name = "jamsession_tokens_rejected_total"
         rejected.plot(
             times,
@@ -362,7 +371,7 @@ def draw_dashboard(scrapes: list[Scrape], path: Path) -> Path:
     rejected.set_ylabel("tokens / s")
     rejected.set_xlabel("seconds into the run (one point per scrape)")
     rejected.set_title(
-        "rate(jamsession_tokens_rejected_total) by reason: a forged-cookie burst; expired until purged"
+        "rate(jamsession_tokens_rejected_total) by reason: forged under another key; expired until purged"
     )
     rejected.legend(loc="upper right", fontsize="small")
     figure.suptitle("jamsession-telemetry on SQLite (crypt on), from Prometheus scrapes of a benchmark run")

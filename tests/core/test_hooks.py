@@ -11,7 +11,7 @@ from tests.core.conftest import MakeDistribution
 
 import jamsession
 from jamsession import backend_name, hookimpl
-from jamsession._crypto import b64encode
+from jamsession._crypto import b64decode, b64encode, key_header
 from jamsession._hooks import fingerprint
 from jamsession_memory import MemorySessions
 
@@ -307,21 +307,40 @@ def test_the_backend_is_named_as_installed() -> None:
 async def test_rejected_tokens_are_reported_with_their_reason() -> None:
     rejections = Rejections()
     jamsession.register_plugin(rejections)
-    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    # Fixed keys, of different ids: a random pair shares its id once in 128.
+    ours, theirs = bytes([0]) * 32, bytes([1]) * 32
+    assert key_header(ours) != key_header(theirs)
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=ours)
     token = await store.create("alice", {})
     dead = await store.create("alice", {})
     await store.delete(dead)
-    foreign = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    foreign = jamsession.open("memory", is_session_crypt=True, session_aes_secret=theirs)
     foreign_token = await foreign.create("alice", {})
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     raw[-1] ^= 1
     flipped = b64encode(bytes(raw))
-    for hostile in (123, "", "x" * 600, "not base64!", b64encode(b"\x01" + bytes(20)), b64encode(bytes(60))):
+    truncated = b64encode(b64decode(token)[:28])
+    for hostile in (
+        123,
+        "",
+        "x" * 600,
+        "not base64!",
+        b64encode(b"\x01" + bytes(20)),
+        b64encode(bytes(60)),
+        truncated,
+    ):
         assert None is await store.get(hostile)  # type: ignore[arg-type]
-    assert ["malformed"] * 6 == rejections.reasons
+    assert ["malformed"] * 7 == rejections.reasons
     rejections.reasons.clear()
     assert None is await store.get(foreign_token)
+    with pytest.raises(jamsession.JamSessionNotFound):
+        await store.update(foreign_token, {})
+    assert ["unknown key"] * 2 == rejections.reasons
+    rejections.reasons.clear()
+    # Under the first format a token names no key: one under a foreign key cannot be told from an altered one.
+    first_format_foreign = b64encode(b"\x01" + b64decode(foreign_token)[1:])
     assert None is await store.get(flipped)
+    assert None is await store.get(first_format_foreign)
     with pytest.raises(jamsession.JamSessionNotFound):
         await store.rework(flipped)
     assert ["tampered"] * 3 == rejections.reasons
@@ -329,6 +348,19 @@ async def test_rejected_tokens_are_reported_with_their_reason() -> None:
     assert {} == await store.get(token)
     assert None is await store.get(dead)  # well-formed and ours: a miss, not a rejection
     assert [] == rejections.reasons
+
+
+async def test_a_token_whose_key_left_the_ring_is_an_unknown_key() -> None:
+    rejections = Rejections()
+    jamsession.register_plugin(rejections)
+    retired, current = bytes([0]) * 32, bytes([1]) * 32
+    before = jamsession.open("memory", is_session_crypt=True, session_aes_secret=retired)
+    token = await before.create("alice", {})
+    during = jamsession.open("memory", is_session_crypt=True, session_aes_secret=[retired, current])
+    after = jamsession.open("memory", is_session_crypt=True, session_aes_secret=[current])
+    assert None is await during.get(token)  # another memory store: a miss, the key is held
+    assert None is await after.get(token)
+    assert ["unknown key"] == rejections.reasons
 
 
 async def test_with_crypt_off_only_odd_characters_are_rejected() -> None:

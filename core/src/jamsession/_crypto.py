@@ -11,16 +11,28 @@ before that). SIV would also need a 512-bit key for the same strength.
 
 Every ciphertext is bound to its purpose through the associated data, so an
 encrypted session ID can never be passed off as encrypted session data or the
-reverse. A token is ``version (1 byte) || nonce (12) || ciphertext || tag (16)``.
+reverse. A ciphertext is ``header (1 byte) || nonce (12) || ciphertext || tag (16)``:
 
-Keys rotate like itsdangerous' secret keys: give a list ordered **oldest to
-newest**; the newest encrypts, every key decrypts.
+* ``0x80 | key id``: what the newest key makes. The key id is the low 7 bits
+  of the first byte of HMAC-SHA256(key, ``b"jamsession/key-id/v1"``), a value
+  that reveals nothing usable about the key. The header byte is part of the
+  associated data too, so it cannot be changed undetected. Only the keys of
+  that id are tried (two keys of a ring share an id once in 128: both are
+  tried), and a ciphertext whose id names none of them is
+  :class:`~jamsession.UnknownKeyError`, told apart from tampering at no cost.
+* ``0x01``: the first version, with no key id, still read (stored data and
+  issued cookies): every key is tried, and one that fails under all is tampered.
+
+Naming the key in the byte that named the version keeps an encrypted uuid4 at
+87 characters. Keys rotate like itsdangerous' secret keys: give a list ordered
+**oldest to newest**; the newest encrypts, every key decrypts.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
 import re
 from collections.abc import Sequence
@@ -28,13 +40,17 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from jamsession._errors import InvalidKeyError, InvalidSessionToken, JamSessionEmptyAESKey
+from jamsession._errors import InvalidKeyError, InvalidSessionToken, JamSessionEmptyAESKey, UnknownKeyError
 
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
-_VERSION = b"\x01"
-_OVERHEAD = len(_VERSION) + _NONCE_BYTES + _TAG_BYTES
+#: The first byte of a first-version ciphertext, which names no key.
+_UNNAMED = 0x01
+#: Set in the first byte of a ciphertext whose low 7 bits are its key's id.
+_NAMED = 0x80
+_KEY_ID_LABEL = b"jamsession/key-id/v1"
+_OVERHEAD = 1 + _NONCE_BYTES + _TAG_BYTES
 
 #: Associated data naming what a ciphertext is, so one cannot stand in for another.
 PURPOSE_ID = b"jamsession/session-id/v1"
@@ -100,20 +116,38 @@ def parse_secret(secret: object) -> list[bytes]:
     return [parse_key(key) for key in secret]
 
 
+def key_header(key: bytes) -> int:
+    """The first byte of what ``key`` encrypts: ``0x80`` and the key's 7-bit id.
+
+    Derived through HMAC under a label of its own, so it is no use in
+    recovering the key, and every deployment derives the same id for a key.
+    """
+    return _NAMED | (hmac.digest(key, _KEY_ID_LABEL, "sha256")[0] & 0x7F)
+
+
 class KeyRing:
     """AES-256-GCM over a list of keys, oldest to newest: the newest encrypts, all decrypt."""
 
-    __slots__ = ("_ciphers", "_newest", "rotating")
+    __slots__ = ("_by_header", "_ciphers", "_header", "_keys", "_newest", "rotating")
 
     def __init__(self, secret: SecretInput | None) -> None:
         keys = parse_secret(secret)
         if not keys:
             raise JamSessionEmptyAESKey()
         # Newest first, as tokens made with the current key are the common case.
-        self._ciphers = [AESGCM(key) for key in reversed(keys)]
-        self._newest = self._ciphers[0]
+        self._adopt([(key_header(key), AESGCM(key)) for key in reversed(keys)])
+
+    def _adopt(self, keys: list[tuple[int, AESGCM]]) -> None:
+        """Hold ``keys`` (header byte, cipher), newest first; their ids are looked up here, once."""
+        self._keys = keys
+        self._ciphers = [cipher for _, cipher in keys]
+        self._header, self._newest = keys[0]
+        by_header: dict[int, list[AESGCM]] = {}
+        for header, cipher in keys:
+            by_header.setdefault(header, []).append(cipher)
+        self._by_header = by_header
         #: Whether the ring holds older keys too, so a ciphertext may need re-encrypting.
-        self.rotating = len(self._ciphers) > 1
+        self.rotating = len(keys) > 1
 
     @property
     def key_count(self) -> int:
@@ -121,40 +155,41 @@ class KeyRing:
         return len(self._ciphers)
 
     def encrypt(self, plaintext: bytes, purpose: bytes) -> bytes:
-        """Encrypt ``plaintext`` with the newest key."""
-        nonce = os.urandom(_NONCE_BYTES)
-        return b"".join((_VERSION, nonce, self._newest.encrypt(nonce, plaintext, purpose)))
+        """Encrypt ``plaintext`` with the newest key, its id in the first byte."""
+        return _seal(self._header, self._newest, plaintext, purpose)
 
     def encrypt_under_each(self, plaintext: bytes, purpose: bytes) -> list[bytes]:
         """``plaintext`` encrypted under every key of the ring, newest first.
 
         What tells whether another ring reads everything this one made.
         """
-        result = []
-        for cipher in self._ciphers:
-            nonce = os.urandom(_NONCE_BYTES)
-            result.append(b"".join((_VERSION, nonce, cipher.encrypt(nonce, plaintext, purpose))))
-        return result
+        return [_seal(header, cipher, plaintext, purpose) for header, cipher in self._keys]
 
     @staticmethod
     def is_ciphertext(blob: bytes) -> bool:
-        """Whether ``blob`` is shaped like a ciphertext of ours (version byte, room for nonce and tag).
+        """Whether ``blob`` is shaped like a ciphertext of ours (a known first byte, room for nonce and tag).
 
         One that is, yet fails :meth:`decrypt`, was altered or sealed under
         another key; one that is not is malformed.
         """
-        return len(blob) >= _OVERHEAD and blob[:1] == _VERSION
+        return len(blob) >= _OVERHEAD and (blob[0] == _UNNAMED or blob[0] & _NAMED != 0)
 
     def decrypt(self, blob: bytes, purpose: bytes) -> bytes:
-        """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise."""
-        if len(blob) < _OVERHEAD or blob[:1] != _VERSION:
-            raise InvalidSessionToken("not a jamsession ciphertext")
-        if not self.rotating:
+        """Decrypt ``blob`` with whichever key made it; :class:`InvalidSessionToken` otherwise.
+
+        Raises:
+            UnknownKeyError: ``blob`` names a key the ring does not hold.
+            InvalidSessionToken: ``blob`` is not a ciphertext, or fails
+                authentication under the keys that could have made it.
+        """
+        if not self.rotating and len(blob) >= _OVERHEAD and blob[0] == self._header:
             # One key, the common case: every read of a session comes this way.
             try:
-                return self._newest.decrypt(blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], purpose)
+                return self._newest.decrypt(
+                    blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], blob[:1] + purpose
+                )
             except InvalidTag:
-                raise InvalidSessionToken("ciphertext fails authentication under every key") from None
+                raise InvalidSessionToken("ciphertext fails authentication under its key") from None
         return self.decrypt_noting_age(blob, purpose)[0]
 
     def decrypt_noting_age(self, blob: bytes, purpose: bytes) -> tuple[bytes, bool]:
@@ -163,15 +198,32 @@ class KeyRing:
         What was made under an older key is due to be encrypted again under
         the newest, before the older key is retired.
         """
-        if len(blob) < _OVERHEAD or blob[:1] != _VERSION:
+        if len(blob) < _OVERHEAD:
+            raise InvalidSessionToken("not a jamsession ciphertext")
+        header = blob[0]
+        if header & _NAMED:
+            candidates = self._by_header.get(header)
+            if candidates is None:
+                raise UnknownKeyError("ciphertext sealed under a key this store does not hold")
+            associated = blob[:1] + purpose
+        elif header == _UNNAMED:
+            candidates, associated = self._ciphers, purpose
+        else:
             raise InvalidSessionToken("not a jamsession ciphertext")
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
-        for cipher in self._ciphers:
+        for cipher in candidates:
             try:
-                return cipher.decrypt(nonce, sealed, purpose), cipher is not self._newest
+                return cipher.decrypt(nonce, sealed, associated), cipher is not self._newest
             except InvalidTag:
                 continue
-        raise InvalidSessionToken("ciphertext fails authentication under every key")
+        raise InvalidSessionToken("ciphertext fails authentication under every key that could have made it")
+
+
+def _seal(header: int, cipher: AESGCM, plaintext: bytes, purpose: bytes) -> bytes:
+    """``header || nonce || ciphertext || tag``, the header byte bound in the associated data."""
+    nonce = os.urandom(_NONCE_BYTES)
+    first = bytes((header,))
+    return b"".join((first, nonce, cipher.encrypt(nonce, plaintext, first + purpose)))
 
 
 def b64encode(data: bytes) -> str:

@@ -9,7 +9,8 @@ already catch ``LookupError`` or ``ConnectionError`` keep working::
     ├── JamSessionEmptyAESKey ......... ValueError    crypt on, no key given
     ├── InvalidKeyError ............... ValueError    a key that is not 32 bytes
     ├── InvalidSessionToken ........... ValueError    a token that fails to decrypt (internal;
-    │                                                 ``get`` turns it into ``None``)
+    │   │                                             ``get`` turns it into ``None``)
+    │   └── UnknownKeyError                           sealed under a key the store does not hold
     ├── InvalidSessionKeyError ........ TypeError     a session key that is not a str
     ├── SerializationError ............ ValueError    data that cannot be encoded or decoded
     │   ├── UnsupportedTypeError ...... TypeError     a value of a type the serializer refuses
@@ -71,6 +72,17 @@ class InvalidKeyError(JamSessionError, ValueError):
 
 class InvalidSessionToken(JamSessionError, ValueError):  # noqa: N818 - a token, not an error kind
     """A session token that is malformed, truncated, tampered with or from a foreign key."""
+
+
+class UnknownKeyError(InvalidSessionToken):
+    """A ciphertext whose key id names none of the store's keys: sealed under a key it does not hold.
+
+    Another deployment's key, or one removed from ``session_aes_secret`` too
+    early; or a token altered in its first byte, which carries the key id.
+    The message names no key and quotes no token.
+
+    .. versionadded:: 0.3
+    """
 
 
 class InvalidSessionKeyError(JamSessionError, TypeError):

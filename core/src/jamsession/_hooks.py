@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from jamsession._crypto import KeyRing, b64decode
+from jamsession._crypto import PURPOSE_ID, KeyRing, b64decode
 from jamsession._entry_points import published
-from jamsession._errors import ConfigError, InvalidSessionToken, JamSessionNotFound, PluginTypeError
+from jamsession._errors import (
+    ConfigError,
+    InvalidSessionToken,
+    JamSessionNotFound,
+    PluginTypeError,
+    UnknownKeyError,
+)
 from jamsession._handles import session_handle as fingerprint
 from jamsession._ids import MAX_TOKEN_LENGTH
 
@@ -58,6 +64,7 @@ OUTCOME_ERROR = "error"
 #: Reasons a client's token is turned away.
 REJECTED_MALFORMED = "malformed"
 REJECTED_TAMPERED = "tampered"
+REJECTED_UNKNOWN_KEY = "unknown key"
 REJECTED_EXPIRED = "expired"
 #: Operations whose miss is checked for an expired session when ``jamsession_token_rejected`` is observed.
 _EXPIRY_CHECKED = ("get", "load", "update", "patch", "rework")
@@ -157,13 +164,16 @@ class HookSpecs:
         * ``"malformed"``: not a string, empty, too long; with crypt off, not
           printable ASCII; with crypt on, not URL-safe base64 in its one
           spelling, or too short or of another version to be a ciphertext.
-        * ``"tampered"``: shaped like a ciphertext, but failing authentication
-          under every key of the ring. That covers a token altered in any
-          bit *and* one sealed under a key the store does not hold (another
-          deployment's, or one retired too early): AES-GCM fails the same
-          way for both, and a token names no key, so "unknown key" cannot
-          be told apart from tampering. A spike of these right after a
-          deployment is a key-rotation mistake; a steady trickle is probing.
+        * ``"unknown key"``: a ciphertext whose first byte names a key the
+          store does not hold (see :class:`~jamsession.UnknownKeyError`):
+          another deployment's key, or one removed from the ring too early.
+          A spike of these right after a deployment is a key-rotation
+          mistake. Random bytes and a token altered in that byte read so too.
+        * ``"tampered"``: a ciphertext failing authentication under the keys
+          that could have made it: altered in any bit after the first. A
+          token of the first format names no key and is tried under every
+          key, so one of those sealed under a foreign key reads so too. A
+          steady trickle is probing.
         * ``"expired"``: an authentic token whose session's record is still
           stored but expired. Checked only on a miss of ``get``, ``load``,
           ``update``, ``patch`` or ``rework``, with one more look-up of the
@@ -512,9 +522,10 @@ def _expiry_checked(  # noqa: PLR0917 - the wrapped method and what its check ne
 
 
 def rejection_reason(store: BaseAsyncSessionModule, session_id: object) -> str:
-    """Why ``store`` turns ``session_id`` away: ``"malformed"`` or ``"tampered"``.
+    """Why ``store`` turns ``session_id`` away: ``"malformed"``, ``"unknown key"`` or ``"tampered"``.
 
-    Only meaningful for a token the store did turn away.
+    Only meaningful for a token the store did turn away: it is decrypted once
+    more, so the reason is the key ring's own.
     """
     if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_TOKEN_LENGTH:
         return REJECTED_MALFORMED
@@ -523,5 +534,13 @@ def rejection_reason(store: BaseAsyncSessionModule, session_id: object) -> str:
     try:
         blob = b64decode(session_id)
     except InvalidSessionToken:
+        blob = b""  # not URL-safe base64 in its one spelling
+    if not KeyRing.is_ciphertext(blob):
         return REJECTED_MALFORMED
-    return REJECTED_TAMPERED if KeyRing.is_ciphertext(blob) else REJECTED_MALFORMED
+    try:
+        store._require_keyring().decrypt(blob, PURPOSE_ID)
+    except UnknownKeyError:
+        return REJECTED_UNKNOWN_KEY
+    except InvalidSessionToken:
+        return REJECTED_TAMPERED
+    return REJECTED_MALFORMED  # authentic, yet no ID the store takes

@@ -20,6 +20,7 @@ from tests.plugins.telemetry.conftest import Telemetry
 
 import jamsession
 from jamsession import JamSessionNotFound
+from jamsession._crypto import b64decode, b64encode
 
 Opener = Callable[..., AbstractAsyncContextManager[Any]]
 
@@ -134,8 +135,9 @@ async def test_rejection_reasons_on_every_backend(
     ttl = 1 if backend == "redis" else 60
     options = {"is_session_crypt": True, "default_ttl": ttl}
     async with (
-        open_store(session_aes_secret=jamsession.generate_key(), **options) as store,
-        open_store(session_aes_secret=jamsession.generate_key(), **options) as foreign,
+        # Fixed keys, of different ids: a random pair shares its id once in 128.
+        open_store(session_aes_secret=bytes([0]) * 32, **options) as store,
+        open_store(session_aes_secret=bytes([1]) * 32, **options) as foreign,
     ):
         if backend != "redis":
             store.clock = clock
@@ -143,6 +145,8 @@ async def test_rejection_reasons_on_every_backend(
         foreign_token = await foreign.create("alice", {})
         assert None is await store.get("not a token")
         assert None is await store.get(foreign_token)
+        sealed = b64decode(await store.create("mallory", {}))
+        assert None is await store.get(b64encode(sealed[:-1] + bytes([sealed[-1] ^ 1])))
         clock.now += 61
         if backend == "redis":
             await asyncio.sleep(1.1)
@@ -157,7 +161,7 @@ async def test_rejection_reasons_on_every_backend(
             await store.rework(tokens[4])
 
     rejected = telemetry.samples("jamsession_tokens_rejected_total", "backend", "reason")
-    expected = {(backend, "malformed"): 1.0, (backend, "tampered"): 1.0}
+    expected = {(backend, "malformed"): 1.0, (backend, "unknown key"): 1.0, (backend, "tampered"): 1.0}
     if expired_on_read:
         expected[backend, "expired"] = 5.0
     # memory: the first read reclaims what expired (a slice per operation): nothing is left to report.

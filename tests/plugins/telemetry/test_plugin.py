@@ -13,7 +13,7 @@ from tests.plugins.telemetry.conftest import Telemetry
 
 import jamsession
 from jamsession import _hooks
-from jamsession._crypto import PURPOSE_ID, KeyRing, b64encode
+from jamsession._crypto import PURPOSE_ID, KeyRing, b64decode, b64encode
 from jamsession._hooks import fingerprint, get_plugin_manager
 from jamsession_memory import MemorySessions
 from jamsession_telemetry import DURATION_BUCKETS, TelemetryOff, TelemetryPlugin
@@ -37,9 +37,19 @@ async def workload(store: jamsession.BaseAsyncSessionModule) -> None:
     await store.clear("alice")
 
 
+#: The rejection-counting stores' key, and another: fixed, as a random pair shares its id once in 128.
+STORE_KEY, FOREIGN_KEY = bytes([0]) * 32, bytes([1]) * 32
+
+
 def foreign_token() -> str:
     """A well-formed token sealed under a key no store here holds."""
-    return b64encode(KeyRing(jamsession.generate_key()).encrypt(str(uuid.uuid4()).encode(), PURPOSE_ID))
+    return b64encode(KeyRing(FOREIGN_KEY).encrypt(str(uuid.uuid4()).encode(), PURPOSE_ID))
+
+
+async def tampered_token(store: jamsession.BaseAsyncSessionModule) -> str:
+    """A token of ``store``'s, its last bit flipped."""
+    sealed = b64decode(await store.create("mallory", {}))
+    return b64encode(sealed[:-1] + bytes([sealed[-1] ^ 1]))
 
 
 OPERATIONS = [
@@ -110,30 +120,32 @@ async def test_the_duration_histogram(telemetry: Telemetry) -> None:
 
 
 async def test_session_and_token_counters(telemetry: Telemetry) -> None:
-    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=STORE_KEY)
     await workload(store)
     assert None is await store.get(foreign_token())
+    assert None is await store.get(await tampered_token(store))
     system = ("memory",)
-    assert {system: 3} == telemetry.counts("jamsession.sessions.created", "db.system.name")
+    assert {system: 4} == telemetry.counts("jamsession.sessions.created", "db.system.name")
     assert {system: 1} == telemetry.counts("jamsession.sessions.reworked", "db.system.name")
     assert {system: 1} == telemetry.counts("jamsession.sessions.deleted", "db.system.name")
     assert {system: 1} == telemetry.counts("jamsession.session_keys.cleared", "db.system.name")
-    assert {("get",): 3, ("update",): 1} == telemetry.counts(
+    assert {("get",): 4, ("update",): 1} == telemetry.counts(
         "jamsession.sessions.not_found", "db.operation.name"
     )
-    assert {("malformed",): 1, ("tampered",): 1} == telemetry.counts(
+    assert {("malformed",): 1, ("unknown key",): 1, ("tampered",): 1} == telemetry.counts(
         "jamsession.tokens.rejected", "jamsession.rejection.reason"
     )
 
 
 async def test_prometheus_gets_the_same_figures(telemetry: Telemetry) -> None:
-    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=jamsession.generate_key())
+    store = jamsession.open("memory", is_session_crypt=True, session_aes_secret=STORE_KEY)
     await workload(store)
     assert None is await store.get(foreign_token())
+    assert None is await store.get(await tampered_token(store))
     assert {
-        ("create", "ok"): 3,
+        ("create", "ok"): 4,
         ("get", "ok"): 1,
-        ("get", "miss"): 3,
+        ("get", "miss"): 4,
         ("update", "ok"): 1,
         ("update", "miss"): 1,
         ("rework", "ok"): 1,
@@ -142,19 +154,21 @@ async def test_prometheus_gets_the_same_figures(telemetry: Telemetry) -> None:
         ("clear", "ok"): 1,
     } == telemetry.samples("jamsession_operation_duration_seconds_count", "operation", "outcome")
     buckets = telemetry.samples("jamsession_operation_duration_seconds_bucket", "operation", "outcome", "le")
-    assert 3 == buckets[("create", "ok", "+Inf")]
+    assert 4 == buckets[("create", "ok", "+Inf")]
     assert len(DURATION_BUCKETS) + 1 == len([key for key in buckets if key[:2] == ("get", "miss")])
     memory = ("memory",)
-    assert {memory: 3} == telemetry.samples("jamsession_sessions_created_total", "backend")
+    assert {memory: 4} == telemetry.samples("jamsession_sessions_created_total", "backend")
     assert {memory: 1} == telemetry.samples("jamsession_sessions_reworked_total", "backend")
     assert {memory: 1} == telemetry.samples("jamsession_sessions_deleted_total", "backend")
     assert {memory: 1} == telemetry.samples("jamsession_session_keys_cleared_total", "backend")
-    assert {("get",): 3, ("update",): 1} == telemetry.samples(
+    assert {("get",): 4, ("update",): 1} == telemetry.samples(
         "jamsession_sessions_not_found_total", "operation"
     )
-    assert {("memory", "malformed"): 1, ("memory", "tampered"): 1} == telemetry.samples(
-        "jamsession_tokens_rejected_total", "backend", "reason"
-    )
+    assert {
+        ("memory", "malformed"): 1,
+        ("memory", "unknown key"): 1,
+        ("memory", "tampered"): 1,
+    } == telemetry.samples("jamsession_tokens_rejected_total", "backend", "reason")
 
 
 async def test_the_web_layer_counters(telemetry: Telemetry) -> None:

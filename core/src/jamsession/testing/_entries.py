@@ -45,8 +45,7 @@ def add_newer_key(store: BaseAsyncSessionModule) -> None:
     """
     older: KeyRing = store._require_keyring()
     ring = KeyRing(generate_key())
-    ring._ciphers.extend(older._ciphers)
-    ring.rotating = True
+    ring._adopt([*ring._keys, *older._keys])
     store._keyring = ring
 
 

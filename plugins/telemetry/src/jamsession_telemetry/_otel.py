@@ -83,7 +83,7 @@ class OpenTelemetrySink:
         self.rejected = meter.create_counter(
             "jamsession.tokens.rejected",
             unit="{token}",
-            description="Session tokens turned away, by reason (malformed, tampered, expired).",
+            description="Session tokens turned away, by reason (malformed, unknown key, tampered, expired).",
         )
         self.http_loaded = meter.create_counter(
             "jamsession.http.sessions.loaded",

@@ -81,7 +81,7 @@ class PrometheusSink:
             ),
             rejected=counter(
                 "jamsession_tokens_rejected",
-                "Session tokens turned away, by reason (malformed, tampered, expired).",
+                "Session tokens turned away, by reason (malformed, unknown key, tampered, expired).",
                 "reason",
             ),
             http_loaded=counter(
