@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from jamsession._base import BaseAsyncSessionModule
 from jamsession._crypto import parse_key
 from jamsession._errors import ConfigError, InvalidKeyError, PluginError
+from jamsession._hooks import configurable_plugins, configure_plugin
 from jamsession._options import ENV_PREFIX, Option, options_of
 from jamsession._registry import load_backend, load_serializer
 
@@ -75,7 +76,9 @@ def from_config(
 
     The file holds ``backend``, ``serializer`` and the backend's options,
     at its top level or in a ``[jamsession]`` table; a relative ``path`` in
-    it is relative to the file::
+    it is relative to the file. A table under it holds the settings of the
+    installed hook plugin of that name (see ``jamsession_configure``), handed
+    to the plugin before the store is built::
 
         [jamsession]
         backend = "sqlite"
@@ -83,6 +86,9 @@ def from_config(
         is_session_crypt = true
         default_ttl = 86400
         # session_aes_secret comes from JAMSESSION_AES_SECRET, not from the file
+
+        [jamsession.telemetry]      # with jamsession-telemetry installed
+        exporters = "otel,prometheus"
 
     .. versionadded:: 0.1
     """
@@ -156,7 +162,13 @@ def plan_config(source: Mapping[str, Any] | str | os.PathLike[str], overrides: M
                     f"unknown table [{name}] in {str(path)!r}; did you mean [{TABLE}]? "
                     f"The options go in a [{TABLE}] table, or at the top level"
                 )
-    return plan(table, overrides, origin=f"file {str(path)!r}", directory=Path(os.path.abspath(path)).parent)
+    return plan(
+        table,
+        overrides,
+        origin=f"file {str(path)!r}",
+        directory=Path(os.path.abspath(path)).parent,
+        tables=f"{TABLE}." if TABLE in document else "",
+    )
 
 
 def plan(
@@ -165,12 +177,15 @@ def plan(
     *,
     origin: str,
     directory: Path | None = None,
+    tables: str = "",
 ) -> Plan:
     """Resolve the backend and every option of a store, with their sources, without building it.
 
     ``file`` is what a file or mapping gave (``origin`` names it; empty for
     :func:`open`), ``explicit`` the caller's arguments; ``directory`` is the
-    file's, against which relative paths in it resolve.
+    file's, against which relative paths in it resolve. Its tables are the
+    settings of hook plugins, handed to them once everything else is checked;
+    ``tables`` is how the file spells their names' prefix (``"jamsession."``).
     """
     backend, backend_source = _backend(file, explicit, origin)
     cls = backend if isinstance(backend, type) else _from_source(load_backend, str(backend), backend_source)
@@ -179,8 +194,12 @@ def plan(
     arguments: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
+    plugin_tables: dict[str, dict[str, Any]] = {}
     for key, value in file.items():
         if key == "backend":
+            continue
+        if isinstance(value, dict) and key not in options:
+            plugin_tables[key] = value
             continue
         option = _known(key, value, options, origin, name)
         if option.code_only:
@@ -210,7 +229,32 @@ def plan(
         arguments["serializer"] = _from_source(
             load_serializer, arguments["serializer"], sources["serializer"]
         )
+    _configure_plugins(plugin_tables, origin, tables, options)
     return Plan(cls, name, arguments, sources, warnings)
+
+
+def _configure_plugins(
+    plugin_tables: Mapping[str, dict[str, Any]], origin: str, prefix: str, options: Mapping[str, Option]
+) -> None:
+    """Hand each plugin its table; every table must be an installed plugin's, checked before any is."""
+    if not plugin_tables:
+        return
+    installed = configurable_plugins()
+    for key in plugin_tables:
+        if key in installed:
+            continue
+        hint = difflib.get_close_matches(key, installed, n=1) or difflib.get_close_matches(key, options, n=1)
+        if hint and hint[0] in options:
+            suggestion = f"did you mean the option {hint[0]!r}? "
+        else:
+            suggestion = f"did you mean [{prefix}{hint[0]}]? " if hint else ""
+        raise ConfigError(
+            f"unknown table [{prefix}{key}] in {origin}; {suggestion}A table there holds the settings "
+            f"of the installed jamsession plugin of its name (those that take settings: "
+            f"{', '.join(installed) or 'none'}); install the plugin, or remove the table"
+        )
+    for key, settings in plugin_tables.items():
+        configure_plugin(key, settings, f"[{prefix}{key}] in {origin}")
 
 
 def _backend(file: Mapping[str, Any], explicit: Mapping[str, Any], origin: str) -> tuple[str | type, str]:

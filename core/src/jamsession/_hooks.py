@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from jamsession._crypto import PURPOSE_ID, KeyRing, b64decode
-from jamsession._entry_points import published
+from jamsession._entry_points import GROUPS, published
 from jamsession._errors import (
     ConfigError,
     InvalidSessionToken,
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from jamsession._base import BaseAsyncSessionModule
 
 PROJECT = "jamsession"
+#: The entry-point group of hook plugins; their names there name their configuration tables.
+PLUGIN_GROUP = GROUPS["plugin"]
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorator marking a function as an implementation of a jamsession hook.
@@ -84,6 +86,38 @@ class HookSpecs:
         """Add commands to the ``jamsession`` command line (``cli.add_command(...)``).
 
         .. versionadded:: 0.1
+        """
+
+    @hookspec
+    def jamsession_configure(self, settings: dict[str, Any], source: str) -> None:
+        """Take this plugin's settings from a configuration file's ``[jamsession.<name>]`` table.
+
+        ``<name>`` is the name the plugin is installed under in the
+        ``jamsession.plugins`` entry-point group, and only that plugin is
+        called, with the table as read. A file with options at its top level
+        holds the table as ``[<name>]``; a mapping given to
+        :func:`~jamsession.from_config`, under the key ``<name>``. It is called
+        each time such a file is loaded, after its options are checked and
+        before the store it describes is built. ``source`` names the table and
+        where it came from (``"[jamsession.audit] in file '/srv/sessions.toml'"``).
+
+        Raise :class:`~jamsession.ConfigError` naming ``source``, the setting
+        and the fix: the store is not built. A setting the plugin also takes
+        from the environment should let the environment win, as the core's
+        options do. Plugins registered in code have no table::
+
+            # installed as: [project.entry-points."jamsession.plugins"] audit = "myapp.audit"
+            # configured by: [jamsession.audit] with level = "info"
+            @hookimpl
+            def jamsession_configure(settings, source):
+                unknown = sorted(set(settings) - {"level"})
+                if unknown:
+                    raise ConfigError(f"{source}: unknown setting {unknown[0]!r}; the one setting is level")
+                AUDIT.level = settings.get("level", "info")
+
+        A table no installed plugin takes is a :class:`~jamsession.ConfigError`.
+
+        .. versionadded:: 0.3
         """
 
     @hookspec
@@ -276,6 +310,51 @@ def register_plugin(plugin: object) -> None:
         manager.register(plugin)
     except pluggy.PluginValidationError as exc:
         raise PluginTypeError(f"{plugin!r} is not a valid jamsession hook plugin: {exc}", obj=plugin) from exc
+
+
+def configurable_plugins() -> list[str]:
+    """The names of the installed hook plugins that take a ``[jamsession.<name>]`` table, sorted.
+
+    Those installed through the ``jamsession.plugins`` entry-point group that
+    implement ``jamsession_configure``.
+
+    .. versionadded:: 0.3
+    """
+    return sorted(_configurable())
+
+
+def configure_plugin(name: str, settings: dict[str, Any], source: str) -> None:
+    """Hand ``settings`` to the installed hook plugin ``name``'s ``jamsession_configure``.
+
+    What loading a configuration file does for each of its plugin tables;
+    ``source`` names the table and the file for the plugin's errors.
+
+    Raises:
+        ConfigError: no installed plugin of that name takes settings, or the
+            plugin refuses them.
+
+    .. versionadded:: 0.3
+    """
+    implementation = _configurable().get(name)
+    if implementation is None:
+        installed = configurable_plugins()
+        raise ConfigError(
+            f"{source}: no installed jamsession plugin named {name!r} takes settings "
+            f"(those that do: {', '.join(installed) or 'none'})"
+        )
+    # pluggy lets an implementation take fewer arguments than the specification gives.
+    given = {"settings": settings, "source": source}
+    implementation.function(**{name: given[name] for name in implementation.argnames})
+
+
+def _configurable() -> dict[str, Any]:
+    """Installed plugin name → its ``jamsession_configure`` implementation."""
+    found = {}
+    for implementation in get_plugin_manager().hook.jamsession_configure.get_hookimpls():
+        group, _, name = implementation.plugin_name.partition(":")
+        if group == PLUGIN_GROUP and name:
+            found[name] = implementation
+    return found
 
 
 def hook_caller(name: str) -> Callable[..., Any] | None:
