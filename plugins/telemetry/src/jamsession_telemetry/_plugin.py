@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jamsession import backend_name, hookimpl
-from jamsession_telemetry._settings import exporters_from_environment, parse_exporters
+from jamsession import ConfigError, backend_name, hookimpl, register_plugin
+from jamsession_telemetry._settings import (
+    ENV_VARIABLE,
+    environment_setting,
+    exporters_from_environment,
+    exporters_from_settings,
+    parse_exporters,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -32,9 +38,10 @@ class _Sink(Protocol):
 class TelemetryPlugin:
     """Traces and metrics of every store built after it is registered.
 
-    Installed, the plugin registers itself as ``JAMSESSION_TELEMETRY`` says;
-    build one yourself to choose the providers or the registry, and register
-    it with :func:`jamsession.register_plugin` before building stores::
+    Installed, the plugin registers itself as ``JAMSESSION_TELEMETRY`` or a
+    configuration file's ``[jamsession.telemetry]`` table says; build one
+    yourself to choose the providers or the registry, and register it with
+    :func:`jamsession.register_plugin` before building stores::
 
         from opentelemetry.sdk.trace import TracerProvider
         import jamsession
@@ -82,6 +89,12 @@ class TelemetryPlugin:
 
     def __repr__(self) -> str:
         return f"<TelemetryPlugin exporters={','.join(sorted(self.exporters)) or 'none'}>"
+
+    @hookimpl
+    def jamsession_configure(self, settings: dict[str, Any], source: str) -> None:
+        # Called only when JAMSESSION_TELEMETRY turned this plugin on: the variable wins over
+        # the file, whose table is checked all the same, so a mistake in it does not wait.
+        exporters_from_settings(settings, source=source)
 
     @hookimpl
     def jamsession_store_operation(  # noqa: PLR0917 - the hook's arguments, passed by name
@@ -143,17 +156,55 @@ class TelemetryPlugin:
 
 
 class TelemetryOff:
-    """Telemetry turned off: it implements no hook, so stores are built exactly as without it.
+    """Telemetry turned off: it implements no per-operation hook, so stores are built exactly as without it.
+
+    It takes a configuration file's ``[jamsession.telemetry]`` table: one that
+    turns exporters on registers a :class:`TelemetryPlugin` for the stores
+    built from then on, unless ``JAMSESSION_TELEMETRY`` was set (``variable``,
+    its text), which wins over files. Telemetry is one per process: a second
+    file asking for other exporters than the first is a ``ConfigError``.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3
+       Turned on by a configuration file's table.
     """
+
+    def __init__(self, *, variable: str | None = None) -> None:
+        self.variable = variable
+        #: The exporters the first file's table chose, and that table's source.
+        self._chosen: tuple[frozenset[str], str] | None = None
 
     def __repr__(self) -> str:
         return "<TelemetryOff>"
 
+    @hookimpl
+    def jamsession_configure(self, settings: dict[str, Any], source: str) -> None:
+        exporters = exporters_from_settings(settings, source=source)
+        if self.variable is not None:
+            return  # the environment wins over the file
+        if self._chosen is None:
+            self._chosen = (exporters, source)
+            if exporters:
+                register_plugin(TelemetryPlugin(exporters))
+            return
+        chosen, first = self._chosen
+        if exporters != chosen:
+            raise ConfigError(
+                f"{source} turns telemetry {_describe(exporters)}, but {first} turned it "
+                f"{_describe(chosen)}: telemetry is one per process; give every file's table the same "
+                f"exporters, or set {ENV_VARIABLE}, which wins over files"
+            )
+
+
+def _describe(exporters: frozenset[str]) -> str:
+    return f"on with {','.join(sorted(exporters))}" if exporters else "off"
+
 
 def from_environment() -> TelemetryPlugin | TelemetryOff:
     """The plugin as ``JAMSESSION_TELEMETRY`` sets it up, with the global providers and registry.
+
+    Unset, it is :class:`TelemetryOff`, which a configuration file's
+    ``[jamsession.telemetry]`` table can still turn on.
 
     Raises:
         ConfigError: the variable names an unknown exporter, or one whose library is missing.
@@ -161,4 +212,4 @@ def from_environment() -> TelemetryPlugin | TelemetryOff:
     .. versionadded:: 0.1
     """
     exporters = exporters_from_environment()
-    return TelemetryPlugin(exporters) if exporters else TelemetryOff()
+    return TelemetryPlugin(exporters) if exporters else TelemetryOff(variable=environment_setting())

@@ -1,4 +1,4 @@
-"""Which exporters are on: the ``JAMSESSION_TELEMETRY`` variable, or the caller's list."""
+"""Which exporters are on: ``JAMSESSION_TELEMETRY``, a configuration file's table, or the caller's list."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from jamsession import ConfigError
 
 #: The environment variable that turns telemetry on: ``otel``, ``prometheus``, both, ``all`` or ``off``.
 ENV_VARIABLE = "JAMSESSION_TELEMETRY"
+#: The configuration file's table: ``[jamsession.telemetry]``, the name the plugin is installed under.
+TABLE = "telemetry"
 #: What can be turned on.
 EXPORTERS = ("otel", "prometheus")
 
@@ -66,3 +68,38 @@ def exporters_from_environment(environ: Mapping[str, str] | None = None) -> froz
     """The exporters ``JAMSESSION_TELEMETRY`` turns on; empty when it is unset or ``off``."""
     text = (os.environ if environ is None else environ).get(ENV_VARIABLE, "")
     return parse_exporters(text.split(","), source=f"environment variable {ENV_VARIABLE}={text!r}")
+
+
+def environment_setting(environ: Mapping[str, str] | None = None) -> str | None:
+    """The text of ``JAMSESSION_TELEMETRY`` when it is set to anything but blanks: it wins over files."""
+    text = (os.environ if environ is None else environ).get(ENV_VARIABLE, "")
+    return text if text.strip() else None
+
+
+def exporters_from_settings(settings: Mapping[str, object], *, source: str) -> frozenset[str]:
+    """The exporters a configuration file's ``[jamsession.telemetry]`` table turns on.
+
+    ``exporters`` is text (``"otel,prometheus"``) or a list of names.
+    """
+    unknown = sorted(set(settings) - {"exporters"})
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown setting {unknown[0]!r}; the telemetry table takes one setting, "
+            'exporters, as in exporters = "otel,prometheus"'
+        )
+    if "exporters" not in settings:
+        raise ConfigError(
+            f'{source} names no exporters; add exporters = "otel" (or "prometheus", "otel,prometheus", '
+            '"off"), or remove the table'
+        )
+    value = settings["exporters"]
+    if isinstance(value, str):
+        words: list[str] = value.split(",")
+    elif isinstance(value, list) and all(isinstance(word, str) for word in value):
+        words = value
+    else:
+        raise ConfigError(
+            f"{source}: exporters must be text or a list of names, as in "
+            f'exporters = "otel,prometheus" or ["otel", "prometheus"], not {value!r}'
+        )
+    return parse_exporters(words, source=f"{source}, exporters = {value!r}")
