@@ -128,7 +128,7 @@ def key_header(key: bytes) -> int:
 class KeyRing:
     """AES-256-GCM over a list of keys, oldest to newest: the newest encrypts, all decrypt."""
 
-    __slots__ = ("_by_header", "_ciphers", "_header", "_keys", "_newest", "rotating")
+    __slots__ = ("_by_header", "_ciphers", "_first", "_header", "_keys", "_newest", "rotating")
 
     def __init__(self, secret: SecretInput | None) -> None:
         keys = parse_secret(secret)
@@ -142,6 +142,7 @@ class KeyRing:
         self._keys = keys
         self._ciphers = [cipher for _, cipher in keys]
         self._header, self._newest = keys[0]
+        self._first = bytes((self._header,))
         by_header: dict[int, list[AESGCM]] = {}
         for header, cipher in keys:
             by_header.setdefault(header, []).append(cipher)
@@ -156,7 +157,9 @@ class KeyRing:
 
     def encrypt(self, plaintext: bytes, purpose: bytes) -> bytes:
         """Encrypt ``plaintext`` with the newest key, its id in the first byte."""
-        return _seal(self._header, self._newest, plaintext, purpose)
+        nonce = os.urandom(_NONCE_BYTES)
+        first = self._first
+        return b"".join((first, nonce, self._newest.encrypt(nonce, plaintext, first + purpose)))
 
     def encrypt_under_each(self, plaintext: bytes, purpose: bytes) -> list[bytes]:
         """``plaintext`` encrypted under every key of the ring, newest first.
@@ -186,7 +189,7 @@ class KeyRing:
             # One key, the common case: every read of a session comes this way.
             try:
                 return self._newest.decrypt(
-                    blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], blob[:1] + purpose
+                    blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], self._first + purpose
                 )
             except InvalidTag:
                 raise InvalidSessionToken("ciphertext fails authentication under its key") from None
