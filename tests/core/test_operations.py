@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import jamsession
 from jamsession import (
@@ -29,6 +31,7 @@ from jamsession import (
 )
 from jamsession import _stats as stats_module
 from jamsession._cli import cli
+from jamsession._crypto import PURPOSE_DATA
 from jamsession._progress import ProgressBar
 from jamsession.operations import migrate, rekey, store_stats
 
@@ -237,6 +240,21 @@ async def test_rekey_puts_every_session_under_the_newest_key_so_the_older_can_go
             for info in await newest.list_sessions(key)
         ]
         assert list(range(25)) == sorted(listed)
+
+
+async def test_rekey_moves_data_of_the_first_format_off_an_older_key(tmp_path: Path) -> None:
+    # Stored before ciphertexts named their key: b"\x01" || nonce || AES-GCM sealed, no key id.
+    path, older, newer = tmp_path / "s.db", bytes([0]) * 32, bytes([1]) * 32
+    async with sqlite(path, is_session_crypt=True, session_aes_secret=[older, newer]) as store:
+        now = store.clock()
+        for n, key in enumerate((older, newer)):
+            nonce = os.urandom(12)
+            sealed = AESGCM(key).encrypt(nonce, json.dumps({"n": n}).encode(), PURPOSE_DATA)
+            await store.insert_record(StoredSession(f"raw-{n}", "alice", b"\x01" + nonce + sealed, now, None))
+        report = await rekey(store)
+        assert (2, 1, 1) == (report.scanned, report.rekeyed, report.current)
+    async with sqlite(path, is_session_crypt=True, session_aes_secret=newer) as newest:
+        assert [0, 1] == sorted(info.data["n"] for info in await newest.list_sessions("alice"))
 
 
 async def test_rekey_never_loses_an_update_made_while_it_runs(tmp_path: Path) -> None:
