@@ -197,14 +197,14 @@ class HookSpecs:
 
         * ``"malformed"``: not a string, empty, too long; with crypt off, not
           printable ASCII; with crypt on, not URL-safe base64 in its one
-          spelling, or too short or of another version to be a ciphertext.
+          spelling, or too short or with a first byte no ciphertext has.
         * ``"unknown key"``: a ciphertext whose first byte names a key the
           store does not hold (see :class:`~jamsession.UnknownKeyError`):
           another deployment's key, or one removed from the ring too early.
           A spike of these right after a deployment is a key-rotation
           mistake. Random bytes and a token altered in that byte read so too.
         * ``"tampered"``: a ciphertext failing authentication under the keys
-          that could have made it: altered in any bit after the first. A
+          that could have made it: altered after its first byte. A
           token of the first format names no key and is tried under every
           key, so one of those sealed under a foreign key reads so too. A
           steady trickle is probing.
@@ -225,6 +225,8 @@ class HookSpecs:
                 REJECTED.labels(reason).inc()
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.3
+           ``"unknown key"``, told apart from ``"tampered"``.
         """
 
     @hookspec
