@@ -76,8 +76,8 @@ def connect(url: str | None, client: object, *, timeout: float | None, max_conne
     direct = {**common, "socket_timeout": None}
     try:
         if scheme in _SERVER_SCHEMES:
-            # The store queues calls beyond max_connections (its concurrency), so the pool never
-            # runs out; a blocking pool would take a lock on every call to make them wait.
+            # The store keeps the connections it takes, so it queues the calls beyond
+            # max_connections itself (its concurrency), and the pool never runs out.
             pool = redis.ConnectionPool.from_url(url, max_connections=max_connections, **direct)
             return Connection(redis.Redis.from_pool(pool), owned=True, concurrency=max_connections)
         if scheme in _CLUSTER_SCHEMES:
