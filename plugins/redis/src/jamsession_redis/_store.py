@@ -23,7 +23,7 @@ from jamsession import (
     RecordSessionModule,
     StoredSession,
 )
-from jamsession_redis import _layout, _scripts, _wire
+from jamsession_redis import _deadlines, _layout, _scripts, _wire
 from jamsession_redis._client import DEFAULT_URL, connect
 
 #: Seconds one operation may take by default, reconnects and retries included.
@@ -146,6 +146,8 @@ class RedisSessions(RecordSessionModule):
         self._owns_client = connection.owned
         self._helpers = connection.helpers
         self._gate = None if connection.concurrency is None else asyncio.Semaphore(connection.concurrency)
+        # One timer for the deadlines of all calls: asyncio.timeout would arm one per call.
+        self._deadlines = _deadlines.Deadlines()
         # None: through redis-py's client (Redis Cluster's routing, a client on one connection).
         self._connections: _wire.Connections | None = None
         if isinstance(self._client, redis.Redis) and not self._client.single_connection_client:
@@ -587,13 +589,28 @@ class RedisSessions(RecordSessionModule):
 
     async def _run(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         """Run ``script`` in one round trip, within ``timeout``; failures become typed errors."""
+        if self.timeout is None:
+            return await self._guarded(script, keys, args)
+        deadlines = self._deadlines
+        task = deadlines.enter(self.timeout)
         try:
-            # asyncio.timeout(None) sets no deadline.
-            async with asyncio.timeout(self.timeout):
-                if self._gate is None:
-                    return await self._call(script, keys, args)
-                async with self._gate:
-                    return await self._call(script, keys, args)
+            result = await self._guarded(script, keys, args)
+        except asyncio.CancelledError as exc:
+            if deadlines.leave(task):
+                raise _unavailable(script, TimeoutError()) from exc
+            raise
+        except BaseException:
+            deadlines.leave(task)
+            raise
+        deadlines.leave(task)
+        return result
+
+    async def _guarded(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
+        try:
+            if self._gate is None:
+                return await self._call(script, keys, args)
+            async with self._gate:
+                return await self._call(script, keys, args)
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             raise _unavailable(script, exc) from exc
         except AttributeError as exc:
