@@ -65,3 +65,43 @@ async def test_a_server_that_hangs_gives_a_typed_error_within_the_timeout(own_se
         finally:
             own_server.process.send_signal(signal.SIGCONT)
         assert {"n": 1} == await store.get(token)
+
+
+async def test_a_call_the_application_cancels_is_cancelled_not_timed_out(own_server: RedisServer) -> None:
+    async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
+        token = await store.create("alice", {"n": 1})
+        assert own_server.process is not None
+        own_server.process.send_signal(signal.SIGSTOP)
+        try:
+            waiting = asyncio.ensure_future(store.get(token))
+            await asyncio.sleep(TIMEOUT / 5)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            # The store's own deadlines go on: the next call still times out in bounded time.
+            assert await _timed_failure(store, token) < TIMEOUT + 1.0
+        finally:
+            own_server.process.send_signal(signal.SIGCONT)
+        assert {"n": 1} == await store.get(token)
+
+
+async def test_many_calls_on_a_server_that_hangs_each_time_out_within_the_timeout(
+    own_server: RedisServer,
+) -> None:
+    async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
+        token = await store.create("alice", {"n": 1})
+        assert own_server.process is not None
+        own_server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            outcomes = await asyncio.gather(
+                *(store.get(token) for _ in range(20)),
+                *(store.create("bob", {}) for _ in range(20)),
+                return_exceptions=True,
+            )
+            took = time.monotonic() - started
+        finally:
+            own_server.process.send_signal(signal.SIGCONT)
+        assert [BackendUnavailableError] * 40 == [type(outcome) for outcome in outcomes]
+        assert took < TIMEOUT + 1.0
+        assert {"n": 1} == await store.get(token)

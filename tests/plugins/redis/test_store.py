@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import hashlib
 import json
 import math
@@ -165,6 +166,38 @@ async def test_a_client_passed_in_is_left_open(redis_url: str, prefix: str) -> N
         assert [{"n": 1}] == [info.data for info in await store.list_sessions("alice")]
     assert await client.ping()
     await client.aclose()
+
+
+async def test_a_client_passed_in_lends_the_store_a_connection_for_one_call_only(
+    redis_url: str, prefix: str
+) -> None:
+    # A pool of one connection: had the store kept it, the application's own call would find none.
+    client = redis.Redis.from_url(redis_url, max_connections=1)
+    async with RedisSessions(client=client, prefix=prefix) as store:
+        session_id = await store.create("alice", {"n": 1})
+        assert {"n": 1} == await store.get(session_id)
+        assert await client.ping()
+    await client.aclose()
+
+
+async def test_a_client_on_a_single_connection_works(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url, single_connection_client=True)
+    async with RedisSessions(client=client, prefix=prefix) as store:
+        session_id = await store.create("alice", {"n": 1})
+        assert {"n": 1} == await store.get(session_id)
+        await store.update(session_id, {"n": 2})
+        assert [{"n": 2}] == [info.data for info in await store.list_sessions("alice")]
+    await client.aclose()
+
+
+async def test_calls_beyond_max_connections_wait_for_one_and_open_no_more(
+    redis_url: str, prefix: str, server: redis.Redis
+) -> None:
+    before = len(await server.client_list())
+    async with RedisSessions(url=redis_url, prefix=prefix, max_connections=2) as store:
+        tokens = await asyncio.gather(*(store.create(f"user{n}", {"n": n}) for n in range(40)))
+        assert [{"n": n} for n in range(40)] == await asyncio.gather(*(store.get(token) for token in tokens))
+        assert len(await server.client_list()) - before <= 2
 
 
 async def test_a_client_answering_text_is_refused(redis_url: str) -> None:

@@ -46,6 +46,7 @@ class Connection:
     #: The store made it, and closes it.
     owned: bool
     #: Concurrent operations it can take before it fails instead of waiting; ``None``: it waits.
+    #: The store queues the operations beyond it.
     concurrency: int | None
     #: Further clients the store made and closes with it (the Sentinels').
     helpers: tuple[redis.Redis, ...] = ()
@@ -69,14 +70,16 @@ def connect(url: str | None, client: object, *, timeout: float | None, max_conne
         "socket_connect_timeout": timeout,
         "retry": retry,
     }
+    # Off a cluster, the store bounds each whole operation by `timeout` itself (and cancelling
+    # a read closes its connection), so reads and writes need no timeout of their own: redis-py
+    # would arm one more timer, and start a task, for every send.
+    direct = {**common, "socket_timeout": None}
     try:
         if scheme in _SERVER_SCHEMES:
-            # A blocking pool makes a burst of calls wait for a connection
-            # instead of failing once max_connections are open.
-            pool = redis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=timeout, **common
-            )
-            return Connection(redis.Redis.from_pool(pool), owned=True, concurrency=None)
+            # The store keeps the connections it takes, so it queues the calls beyond
+            # max_connections itself (its concurrency), and the pool never runs out.
+            pool = redis.ConnectionPool.from_url(url, max_connections=max_connections, **direct)
+            return Connection(redis.Redis.from_pool(pool), owned=True, concurrency=max_connections)
         if scheme in _CLUSTER_SCHEMES:
             user, password, nodes, _ = _split(rest)
             cluster = redis.RedisCluster(
@@ -95,8 +98,8 @@ def connect(url: str | None, client: object, *, timeout: float | None, max_conne
             # A cluster client fails calls beyond max_connections to one node: the store queues them.
             return Connection(cluster, owned=True, concurrency=max_connections)
         if scheme in _SENTINEL_SCHEMES:
-            primary, sentinels = _sentinel(scheme, rest, max_connections, common)
-            return Connection(primary, owned=True, concurrency=None, helpers=sentinels)
+            primary, sentinels = _sentinel(scheme, rest, max_connections, common, direct)
+            return Connection(primary, owned=True, concurrency=max_connections, helpers=sentinels)
     except (ValueError, IndexError):
         # The URL may hold a password: it is not repeated.
         raise ConfigError(f"url is not a Redis URL this store understands ({_FORMS})") from None
@@ -104,7 +107,7 @@ def connect(url: str | None, client: object, *, timeout: float | None, max_conne
 
 
 def _sentinel(
-    scheme: str, rest: str, max_connections: int, common: dict[str, Any]
+    scheme: str, rest: str, max_connections: int, common: dict[str, Any], direct: dict[str, Any]
 ) -> tuple[redis.Redis, tuple[redis.Redis, ...]]:
     user, password, nodes, path = _split(rest)
     parts = [unquote(part) for part in path.split("/") if part]
@@ -122,7 +125,7 @@ def _sentinel(
         db=db,
         ssl=scheme.startswith("rediss"),
         max_connections=max_connections,
-        **common,
+        **direct,
     )
     primary: redis.Redis = sentinel.master_for(service)
     return primary, tuple(sentinel.sentinels)

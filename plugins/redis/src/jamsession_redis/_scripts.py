@@ -22,19 +22,35 @@ yet (a restart, a failover, another node) is sent the script itself.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Final
+
+from jamsession_redis._wire import pack, pack_words
 
 
 class Script:
     """A Lua script and its SHA-1, by which servers that have seen it run it."""
 
-    __slots__ = ("name", "sha", "source")
+    __slots__ = ("_heads", "name", "sha", "source")
 
     def __init__(self, name: str, source: str) -> None:
         self.name = name
         self.source = source
         # SHA-1 because it is how Redis names scripts, not for security.
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+        # The packed EVALSHA and EVAL words, by number of keys: the same on every call.
+        self._heads: dict[tuple[bool, int], bytes] = {}
+
+    def packed(
+        self, keys: Sequence[bytes], args: Sequence[bytes | str | int], *, by_sha: bool = True
+    ) -> bytes:
+        """``EVALSHA`` (or, not ``by_sha``, ``EVAL``) of this script, packed in the Redis protocol."""
+        head = self._heads.get((by_sha, len(keys)))
+        if head is None:
+            body = self.sha if by_sha else self.source
+            head = pack_words(b"EVALSHA" if by_sha else b"EVAL", body.encode(), b"%d" % len(keys))
+            self._heads[by_sha, len(keys)] = head
+        return pack(head, 3, (*keys, *args))
 
 
 # Is an expiry ('' = never) after ARGV[1], the caller's now?

@@ -23,7 +23,7 @@ from jamsession import (
     RecordSessionModule,
     StoredSession,
 )
-from jamsession_redis import _layout, _scripts
+from jamsession_redis import _deadlines, _layout, _scripts, _wire
 from jamsession_redis._client import DEFAULT_URL, connect
 
 #: Seconds one operation may take by default, reconnects and retries included.
@@ -146,6 +146,13 @@ class RedisSessions(RecordSessionModule):
         self._owns_client = connection.owned
         self._helpers = connection.helpers
         self._gate = None if connection.concurrency is None else asyncio.Semaphore(connection.concurrency)
+        # One timer for the deadlines of all calls: asyncio.timeout would arm one per call.
+        self._deadlines = _deadlines.Deadlines()
+        # None: through redis-py's client (Redis Cluster's routing, a client on one connection).
+        self._connections: _wire.Connections | None = None
+        if isinstance(self._client, redis.Redis) and not self._client.single_connection_client:
+            # A client the store made keeps its connections: at most one per gate slot.
+            self._connections = _wire.Connections(self._client.connection_pool, keep=self._owns_client)
         self._layout = _layout.Layout(prefix)
         self._closed = False
         # The formats this store reads, as the scripts take them: each between newlines.
@@ -502,17 +509,19 @@ class RedisSessions(RecordSessionModule):
                     )
                     position = cursors[node.name] if isinstance(cursors, dict) else cursors
                     last_node = node_index == len(nodes) - 1
-                else:
-                    position, keys = await client.execute_command(
-                        "SCAN", position, "MATCH", pattern, "COUNT", limit
-                    )
+                    fields: list[Any] = []
+                    if keys:
+                        pipeline = client.pipeline()
+                        for key in keys:
+                            pipeline.execute_command("HMGET", key, *_SCANNED_FIELDS)
+                        fields = await pipeline.execute()
+                elif self._gate is None:
+                    position, keys, fields = await self._scan_server(position, pattern, limit)
                     last_node = True
-                fields: list[Any] = []
-                if keys:
-                    pipeline = client.pipeline() if cluster else client.pipeline(transaction=False)
-                    for key in keys:
-                        pipeline.execute_command("HMGET", key, b"d", b"k", b"c", b"e", b"f")
-                    fields = await pipeline.execute()
+                else:
+                    async with self._gate:
+                        position, keys, fields = await self._scan_server(position, pattern, limit)
+                    last_node = True
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             # The kind of failure only: never a key, an ID or data.
             raise BackendUnavailableError(
@@ -537,10 +546,37 @@ class RedisSessions(RecordSessionModule):
             return RecordBatch(records, f"{node_index}:{int(position)}")
         return RecordBatch(records, None if last_node else f"{node_index + 1}:0")
 
+    async def _scan_server(
+        self, position: int, pattern: bytes, limit: int
+    ) -> tuple[Any, list[Any], list[Any]]:
+        """One ``SCAN`` step on one server, then the fields of the hashes it found in one pipeline."""
+        scan = (b"SCAN", str(position), b"MATCH", pattern, b"COUNT", str(limit))
+        connections = self._connections
+        if connections is None:
+            client: Any = self._client
+            position, keys = await client.execute_command(*scan)
+            if not keys:
+                return position, keys, []
+            pipeline = client.pipeline(transaction=False)
+            for key in keys:
+                pipeline.execute_command("HMGET", key, *_SCANNED_FIELDS)
+            return position, keys, await pipeline.execute()
+        connection = await connections.take()
+        try:
+            position, keys = await _wire.exchange(connection, _wire.pack(b"", 0, scan))
+            if not keys:
+                return position, keys, []
+            reads = b"".join(_wire.pack(_HMGET, 1, (key, *_SCANNED_FIELDS)) for key in keys)
+            return position, keys, await _wire.exchange_many(connection, reads, len(keys))
+        finally:
+            await connections.give(connection)
+
     async def aclose(self) -> None:
         """Close the client the store made; a client passed in is left open. Safe to call twice."""
         if self._owns_client and not self._closed:
             self._closed = True
+            if self._connections is not None:
+                await self._connections.aclose()
             await self._client.aclose()
             for helper in self._helpers:
                 await helper.aclose()
@@ -553,13 +589,28 @@ class RedisSessions(RecordSessionModule):
 
     async def _run(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         """Run ``script`` in one round trip, within ``timeout``; failures become typed errors."""
+        if self.timeout is None:
+            return await self._guarded(script, keys, args)
+        deadlines = self._deadlines
+        task = deadlines.enter(self.timeout)
         try:
-            # asyncio.timeout(None) sets no deadline.
-            async with asyncio.timeout(self.timeout):
-                if self._gate is None:
-                    return await self._call(script, keys, args)
-                async with self._gate:
-                    return await self._call(script, keys, args)
+            result = await self._guarded(script, keys, args)
+        except asyncio.CancelledError as exc:
+            if deadlines.leave(task):
+                raise _unavailable(script, TimeoutError()) from exc
+            raise
+        except BaseException:
+            deadlines.leave(task)
+            raise
+        deadlines.leave(task)
+        return result
+
+    async def _guarded(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
+        try:
+            if self._gate is None:
+                return await self._call(script, keys, args)
+            async with self._gate:
+                return await self._call(script, keys, args)
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             raise _unavailable(script, exc) from exc
         except AttributeError as exc:
@@ -570,6 +621,22 @@ class RedisSessions(RecordSessionModule):
             raise _unavailable(script, exc) from exc
 
     async def _call(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
+        connections = self._connections
+        if connections is None:
+            return await self._call_client(script, keys, args)
+        connection = await connections.take()
+        try:
+            if script is _READ:
+                return await _wire.exchange(connection, _wire.pack(_HMGET, 1, (*keys, *args)))
+            try:
+                return await _wire.exchange(connection, script.packed(keys, args))
+            except NoScriptError:
+                # A server that has not seen it yet (restarted, failed over).
+                return await _wire.exchange(connection, script.packed(keys, args, by_sha=False))
+        finally:
+            await connections.give(connection)
+
+    async def _call_client(self, script: _scripts.Script, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         if script is _READ:
             return await self._client.execute_command("HMGET", *keys, *args)
         try:
@@ -581,6 +648,9 @@ class RedisSessions(RecordSessionModule):
 
 #: Not a script: a plain ``HMGET`` of one session's fields, run and guarded like the scripts.
 _READ = _scripts.Script("fetch", "HMGET")
+_HMGET = _wire.pack_words(b"HMGET")
+#: What ``scan_records`` reads of each session: data, session key, created, expires, data format.
+_SCANNED_FIELDS = (b"d", b"k", b"c", b"e", b"f")
 
 
 def _format_of(stored: bytes | None) -> str | None:
