@@ -41,8 +41,9 @@ from jamsession_web._session import Device, Flash, Session
 
 __all__ = ["Device", "Flash", "Session", "SessionConfig", "get_session", "session_of", "setup"]
 
-#: Where a request keeps its sessions, by name (typed keys where aiohttp has them).
-_SESSIONS: Any = web.RequestKey("sessions", dict) if hasattr(web, "RequestKey") else "jamsession.sessions"
+#: The request key of each named session, made once per name: a request keeps each
+#: session under its own key, so finding one is a single lookup that never misses.
+_KEYS: dict[str, Any] = {}
 #: Headers a session made ready before the handler failed, sent with the error response.
 _PENDING: Any = web.RequestKey("pending", dict) if hasattr(web, "RequestKey") else "jamsession.pending"
 _FORBIDDEN = "CSRF token missing or incorrect"
@@ -99,14 +100,26 @@ def session_of(request: web.BaseRequest, name: str = "session") -> Session:
     Raises:
         SessionMiddlewareMissingError: ``setup`` was not called with a session of that ``name``.
     """
-    sessions: dict[str, Session] | None = request.get(_SESSIONS)
-    session = None if sessions is None else sessions.get(name)
-    if session is None:
-        raise SessionMiddlewareMissingError(
-            name,
-            fix=f"call jamsession_web.aiohttp.setup(app, SessionConfig(store, name={name!r}))",
-        )
-    return session
+    key = _KEYS.get(name)
+    if key is not None:
+        try:
+            session: Session = request[key]
+        except KeyError:
+            pass
+        else:
+            return session
+    raise SessionMiddlewareMissingError(
+        name,
+        fix=f"call jamsession_web.aiohttp.setup(app, SessionConfig(store, name={name!r}))",
+    )
+
+
+def _key_of(name: str) -> Any:
+    key = _KEYS.get(name)
+    if key is None:
+        label = f"jamsession.session.{name}"
+        key = _KEYS[name] = web.RequestKey(label, Session) if hasattr(web, "RequestKey") else label
+    return key
 
 
 class _Sessions:
@@ -114,6 +127,7 @@ class _Sessions:
 
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
+        self._key = _key_of(config.name)
 
     async def on_startup(self, app: web.Application) -> None:
         await cast(BaseAsyncSessionModule, self.config.store).__aenter__()
@@ -125,13 +139,13 @@ class _Sessions:
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         config = self.config
         headers = request.headers
+        header = headers.get(hdrs.COOKIE)
         session = Session(
-            config, _find_cookie(headers, config.cookie_name), user_agent=headers.get(hdrs.USER_AGENT)
+            config,
+            None if header is None else find_cookie(header, config.cookie_name),
+            user_agent=headers.get(hdrs.USER_AGENT),
         )
-        sessions = request.get(_SESSIONS)
-        if sessions is None:
-            sessions = request[_SESSIONS] = {}
-        sessions[config.name] = session
+        request[self._key] = session
         path = request.path
         if config.autoloads(path):
             await session.load()
@@ -162,19 +176,24 @@ class _Sessions:
         return response
 
     async def on_response_prepare(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
-        sessions = request.get(_SESSIONS)
-        session = None if sessions is None else sessions.get(self.config.name)
-        if session is None:
+        try:
+            session: Session = request[self._key]
+        except KeyError:
             return  # answered before this app's middleware ran
         added = await session.commit(response.status)
-        pending = request.get(_PENDING)
-        if pending is not None:
-            added = pending.pop(self.config.name, None) or added
+        if not added and session.loaded:
+            # Already committed: by a handler that failed, if it left headers to send.
+            pending = request.get(_PENDING)
+            if pending is not None:
+                added = pending.pop(self.config.name, None) or added
+        headers = response.headers
         for name, value in added:
             if name == b"vary":
-                _add_vary(response, value.decode("latin-1"))
+                _add_vary(headers, value)
+            elif name == b"set-cookie":
+                headers.add(hdrs.SET_COOKIE, value.decode("latin-1"))
             else:
-                response.headers.add(name.decode("latin-1"), value.decode("latin-1"))
+                headers.add(name.decode("latin-1"), value.decode("latin-1"))
 
 
 async def _discard(request: web.Request, name: str, session: Session) -> None:
@@ -187,17 +206,13 @@ async def _discard(request: web.Request, name: str, session: Session) -> None:
         pending[name] = added
 
 
-def _find_cookie(headers: Any, cookie_name: str) -> str | None:
-    header = headers.get(hdrs.COOKIE)
-    return None if header is None else find_cookie(header, cookie_name)
-
-
-def _add_vary(response: web.StreamResponse, value: str) -> None:
-    existing = response.headers.get(hdrs.VARY)
+def _add_vary(headers: Any, value: bytes) -> None:
+    text = value.decode("latin-1")
+    existing = headers.get(hdrs.VARY)
     if existing is None:
-        response.headers[hdrs.VARY] = value
+        headers[hdrs.VARY] = text
     elif "cookie" not in existing.lower() and existing.strip() != "*":
-        response.headers[hdrs.VARY] = f"{existing}, {value}"
+        headers[hdrs.VARY] = f"{existing}, {text}"
 
 
 def _same_origin(config: SessionConfig, request: web.Request) -> bool:
