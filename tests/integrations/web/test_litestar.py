@@ -91,6 +91,18 @@ async def login(session: NamedDependency[Session], user: FromQuery[str]) -> dict
     return {"user": session.user_key}
 
 
+@post("/logout-ids", status_code=200)
+async def logout_ids(request: Request[Any, Any, Any], session: NamedDependency[Session]) -> dict[str, Any]:
+    before = request.get_session_id()
+    await session.logout()
+    return {"before": before, "after": request.get_session_id()}
+
+
+@get("/lazy-id", opt={"lazy_session": True})
+async def lazy_id(request: Request[Any, Any, Any], session: NamedDependency[Session]) -> dict[str, Any]:
+    return {"id": request.get_session_id(), "handle": session.handle}
+
+
 @get("/devices")
 async def devices(session: NamedDependency[Session]) -> list[str]:
     return [device.handle for device in await session.devices()]
@@ -113,7 +125,20 @@ async def ws(socket: WebSocket[Any, Any, Any]) -> None:
     await socket.close()
 
 
-HANDLERS = [read, set_key, replace, replace_model, clear, login, devices, skipped, public, ws]
+HANDLERS = [
+    read,
+    set_key,
+    replace,
+    replace_model,
+    clear,
+    login,
+    logout_ids,
+    lazy_id,
+    devices,
+    skipped,
+    public,
+    ws,
+]
 
 
 def app_with(config: SessionConfig | JamSessionConfig, **options: Any) -> Litestar:
@@ -141,6 +166,20 @@ def test_set_session_replaces_the_data_and_get_session_id_is_the_handle(
     assert {"theme": "dark", "size": 3} == {
         k: v for k, v in stored.items() if not k.startswith("_jamsession.")
     }
+
+
+def test_get_session_id_is_the_live_sessions_handle_on_lazy_routes_and_after_logout(
+    start: Start, browser_for: BrowserFor
+) -> None:
+    store = make_store()
+    server = start(app_with(SessionConfig(store, csrf=False)))
+    client = browser_for(server)
+    assert {"id": None, "handle": None} == client.get("/lazy-id").json()
+    client.post("/login?user=ann")
+    [handle] = client.get("/devices").json()
+    assert {"id": handle, "handle": handle} == client.get("/lazy-id").json()
+    # Logged out in the handler: no session is behind the connection any more.
+    assert {"before": handle, "after": None} == client.post("/logout-ids").json()
 
 
 def test_clear_session_logs_out(start: Start, browser_for: BrowserFor) -> None:

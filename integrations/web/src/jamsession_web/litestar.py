@@ -51,7 +51,7 @@ from litestar.openapi.spec import Components, SecurityRequirement, SecuritySchem
 from litestar.plugins import InitPlugin
 from litestar.security.session_auth.middleware import MiddlewareWrapper
 from litestar.serialization import decode_json, encode_json
-from litestar.types import Empty
+from litestar.types import Empty, EmptyType
 from litestar.utils import get_serializer_from_scope
 from litestar.utils.scope.state import ScopeState
 
@@ -233,7 +233,8 @@ class _LitestarBridge:
         handler = scope.get("route_handler")
         if handler is None or not handler.opt.get(self.lazy_opt_key):
             await session.load()
-            _record_id(scope, self.name, session)
+            if self.name == "session":
+                _record_id(scope, session)
         if self.name != "session":
             await self.app(scope, receive, send)
             return
@@ -278,9 +279,49 @@ def _session_of(scope: Any, name: str) -> Session | None:
     return None if sessions is None else sessions.get(name)
 
 
-def _record_id(scope: Any, name: str, session: Session) -> None:
-    if name == "session":
-        ScopeState.from_scope(scope).session_id = session.handle
+#: Litestar's own slot for the session ID in its connection state.
+_SESSION_ID = ScopeState.__dict__["session_id"]
+
+
+class _Pending:
+    """A loaded session, whose handle is Litestar's session ID when asked for."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+class _ConnectionState(ScopeState):
+    """Litestar's connection state, working out the session's handle when ``get_session_id()`` asks.
+
+    The handle is a hash of the session's ID, and most requests never ask for it.
+    """
+
+    __slots__ = ()
+
+    @property  # the same attribute as the base class slot, read through a property
+    def session_id(self) -> str | EmptyType | None:
+        value = _SESSION_ID.__get__(self, ScopeState)
+        if type(value) is _Pending:
+            # Asked each time: after a logout in the handler, no session is behind it.
+            return value.session.handle  # hashed once, then kept by the session's entry
+        return cast("str | EmptyType | None", value)
+
+    @session_id.setter
+    def session_id(self, value: str | EmptyType | None) -> None:
+        _SESSION_ID.__set__(self, value)
+
+
+def _record_id(scope: Any, session: Session) -> None:
+    state = ScopeState.from_scope(scope)
+    if type(state) is ScopeState:
+        # The same object, so Litestar's router and middleware, which hold it, see the ID too.
+        state.__class__ = _ConnectionState
+    elif type(state) is not _ConnectionState:  # a connection state of another kind: the handle now
+        state.session_id = session.handle
+        return
+    _SESSION_ID.__set__(state, _Pending(session))
 
 
 async def get_session(connection: ASGIConnection[Any, Any, Any, Any], name: str = "session") -> Session:
@@ -301,7 +342,8 @@ async def _load(scope: Any, name: str) -> Session:
         raise SessionMiddlewareMissingError(name)
     if not session.loaded:
         await session.load()
-        _record_id(scope, name, session)
+        if name == "session":
+            _record_id(scope, session)
     return session
 
 
