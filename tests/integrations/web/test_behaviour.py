@@ -707,3 +707,39 @@ def test_only_the_cookie_of_that_exact_name_is_read(serve: Serve, browser_for: B
     for header in (f"xsession=nope; session={token}", f"session={token};other=1", f'a=b;  session="{token}"'):
         assert {"user": None, "data": {"a": "1"}} == other.get("/read", headers={"cookie": header}).json()
     assert {"user": None, "data": {}} == other.get("/read", headers={"cookie": f"xsession={token}"}).json()
+
+
+def test_get_reads_like_the_mapping_and_a_value_changed_in_place_is_saved() -> None:
+    from jamsession_web import Session
+
+    async def scenario() -> tuple[list[Any], dict[str, Any] | None]:
+        store = make_store()
+        token = await store.create("", {"items": [1], "n": 2, "_jamsession.csrf": "secret"})
+        session = await Session(config(store), token).load()
+        read = [
+            session.get("n"),
+            session.get("missing"),
+            session.get("missing", "default"),
+            session.get("_jamsession.csrf", "hidden"),
+            session.get(3, "not a str"),
+        ]
+        session.get("items").append(2)  # changed in place, through get
+        await session.commit(200)
+        return read, await store.get(token)
+
+    read, stored = asyncio.run(scenario())
+    assert [2, None, "default", "hidden", "not a str"] == read
+    assert {"items": [1, 2], "n": 2, "_jamsession.csrf": "secret"} == stored
+
+
+def test_user_agent_given_as_raw_bytes_names_the_device() -> None:
+    from jamsession_web import Session
+
+    async def scenario() -> list[str | None]:
+        store = make_store()
+        session = await Session(config(store), None, user_agent=b"Firefox/1").load()
+        await session.login("alice")
+        await session.commit(200)
+        return [device.user_agent for device in await session.devices()]
+
+    assert ["Firefox/1"] == asyncio.run(scenario())

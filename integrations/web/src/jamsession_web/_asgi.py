@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from jamsession_web._config import SessionConfig
-from jamsession_web._cookies import find_cookie
+from jamsession_web._cookies import find_cookie_bytes
 from jamsession_web._session import Session
 
 Scope = MutableMapping[str, Any]
@@ -29,6 +29,8 @@ SCOPE_KEY = "jamsession"
 
 _FORBIDDEN = b"CSRF token missing or incorrect"
 _FORMS = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+#: The first message of a response: the session's headers go out with it.
+_OPENINGS = frozenset({"http.response.start", "websocket.accept"})
 
 
 class SessionMiddleware:
@@ -55,52 +57,59 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         config = self.config
-        cookie, user_agent = _read_headers(scope["headers"], config.cookie_name)
-        session = Session(config, cookie, user_agent=user_agent)
+        session = _new_session(config, scope["headers"])
         sessions = scope.get(SCOPE_KEY)
         if sessions is None:
-            sessions = scope[SCOPE_KEY] = {}
-        sessions[config.name] = session
+            scope[SCOPE_KEY] = {config.name: session}
+        else:
+            sessions[config.name] = session
         if config.name == "session":
             scope["session"] = session  # request.session, for libraries that use it
         path = scope.get("path", "")
         if config.autoloads(path):
             await session.load()
-        if kind == "http" and config.csrf_applies(scope["method"], path):
-            allowed, receive = await _check_csrf(config, session, scope, receive)
-            if not allowed:
-                await _forbid(send)
+        if config.csrf:
+            if kind == "http":
+                if config.csrf_applies(scope["method"], path):
+                    allowed, receive = await _check_csrf(config, session, scope, receive)
+                    if not allowed:
+                        await _forbid(send)
+                        return
+            elif not _same_origin(config, scope["headers"]):
+                # Browsers send cookies with any site's WebSocket handshakes, and SameSite
+                # does not cover them: a socket opened from another site is refused (HTTP 403).
+                await send({"type": "websocket.close", "code": 1008})
                 return
-        elif kind == "websocket" and config.csrf and not _same_origin(config, scope["headers"]):
-            # Browsers send cookies with any site's WebSocket handshakes, and SameSite
-            # does not cover them: a socket opened from another site is refused (HTTP 403).
-            await send({"type": "websocket.close", "code": 1008})
-            return
 
         async def send_with_session(message: Message) -> None:
-            message_type = message["type"]
-            if message_type in ("http.response.start", "websocket.accept"):
-                added = await session.commit(message.get("status", 200))
+            if message["type"] in _OPENINGS:
+                # Most requests only read: their headers need no store call, nor a coroutine.
+                status = message.get("status", 200)
+                added = session._commit_at_once(status)
+                if added is None:
+                    added = await session.commit(status)
                 if added:
                     message = dict(message)
-                    message["headers"] = _merge(message.get("headers") or [], added)
+                    message["headers"] = _merge(message.get("headers") or (), added)
             await send(message)
 
         await self.app(scope, receive, send_with_session)
         # Changes made after the response started (a WebSocket after accept, a
         # streaming body) to a stored session: saved once the handler is done.
-        await session.save()
+        if session._baseline is not None:  # else nothing can have changed since
+            await session.save()
 
 
-def _read_headers(headers: Any, cookie_name: str) -> tuple[str | None, str | None]:
+def _new_session(config: SessionConfig, headers: Any) -> Session:
+    """The request's unloaded session, from its ``Cookie`` and ``User-Agent`` headers."""
     cookie = user_agent = None
     for name, value in headers:
         if name == b"cookie":
             if cookie is None:
-                cookie = find_cookie(value.decode("latin-1"), cookie_name)
+                cookie = find_cookie_bytes(value, config._cookie_prefix)
         elif name == b"user-agent":
-            user_agent = value.decode("latin-1")
-    return cookie, user_agent
+            user_agent = value
+    return Session(config, cookie, user_agent=user_agent)
 
 
 def _same_origin(config: SessionConfig, headers: Any) -> bool:
@@ -122,7 +131,7 @@ def _merge(headers: Any, added: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
     for name, value in added:
         if name == b"vary":
             for index, (existing, current) in enumerate(merged):
-                if existing.lower() == b"vary":
+                if len(existing) == 4 and existing.lower() == b"vary":
                     if b"cookie" not in current.lower() and current.strip() != b"*":
                         merged[index] = (existing, current + b", " + value)
                     break
