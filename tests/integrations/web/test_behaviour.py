@@ -21,7 +21,7 @@ from tests.integrations.web.conftest import Browser, Server, counting, make_stor
 from jamsession import ConfigError, generate_key
 from jamsession_memory import MemorySessions
 from jamsession_sqlite import SqliteSessions
-from jamsession_web import SessionConfig
+from jamsession_web import Session, SessionConfig, SessionMiddleware
 
 Serve = Callable[..., Server]
 BrowserFor = Callable[[Server], Browser]
@@ -710,8 +710,6 @@ def test_only_the_cookie_of_that_exact_name_is_read(serve: Serve, browser_for: B
 
 
 def test_get_reads_like_the_mapping_and_a_value_changed_in_place_is_saved() -> None:
-    from jamsession_web import Session
-
     async def scenario() -> tuple[list[Any], dict[str, Any] | None]:
         store = make_store()
         token = await store.create("", {"items": [1], "n": 2, "_jamsession.csrf": "secret"})
@@ -733,8 +731,6 @@ def test_get_reads_like_the_mapping_and_a_value_changed_in_place_is_saved() -> N
 
 
 def test_user_agent_given_as_raw_bytes_names_the_device() -> None:
-    from jamsession_web import Session
-
     async def scenario() -> list[str | None]:
         store = make_store()
         session = await Session(config(store), None, user_agent=b"Firefox/1").load()
@@ -743,3 +739,30 @@ def test_user_agent_given_as_raw_bytes_names_the_device() -> None:
         return [device.user_agent for device in await session.devices()]
 
     assert ["Firefox/1"] == asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("vary", "expected"),
+    [
+        (None, ["Cookie"]),
+        (b"Accept-Encoding", ["Accept-Encoding, Cookie"]),
+        (b"accept-encoding, cookie", ["accept-encoding, cookie"]),
+        (b"*", ["*"]),
+    ],
+)
+def test_vary_is_merged_into_the_app_s_own(vary: bytes | None, expected: list[str]) -> None:
+    store = make_store()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await scope["jamsession"]["session"].load()
+        headers = [(b"content-type", b"text/plain")] + ([] if vary is None else [(b"vary", vary)])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    server = Server(SessionMiddleware(app, config(store)))
+    server.start()
+    try:
+        response = httpx.get(server.url + "/")
+    finally:
+        server.stop()
+    assert expected == response.headers.get_list("vary")

@@ -129,9 +129,10 @@ def _same_origin(config: SessionConfig, headers: Any) -> bool:
 def _merge(headers: Any, added: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     merged = list(headers)
     for name, value in added:
-        if name == b"vary":
+        # ASGI response header names are lower case: a dict finds a Vary without a Python loop.
+        if name == b"vary" and b"vary" in dict(merged):
             for index, (existing, current) in enumerate(merged):
-                if len(existing) == 4 and existing.lower() == b"vary":
+                if existing == b"vary":
                     if b"cookie" not in current.lower() and current.strip() != b"*":
                         merged[index] = (existing, current + b", " + value)
                     break
