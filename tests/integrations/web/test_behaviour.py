@@ -730,17 +730,6 @@ def test_get_reads_like_the_mapping_and_a_value_changed_in_place_is_saved() -> N
     assert {"items": [1, 2], "n": 2, "_jamsession.csrf": "secret"} == stored
 
 
-def test_user_agent_given_as_raw_bytes_names_the_device() -> None:
-    async def scenario() -> list[str | None]:
-        store = make_store()
-        session = await Session(config(store), None, user_agent=b"Firefox/1").load()
-        await session.login("alice")
-        await session.commit(200)
-        return [device.user_agent for device in await session.devices()]
-
-    assert ["Firefox/1"] == asyncio.run(scenario())
-
-
 @pytest.mark.parametrize(
     ("vary", "expected"),
     [

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from jamsession_web._config import SessionConfig
-from jamsession_web._cookies import find_cookie_bytes
+from jamsession_web._cookies import find_cookie
 from jamsession_web._session import Session
 
 Scope = MutableMapping[str, Any]
@@ -29,8 +29,6 @@ SCOPE_KEY = "jamsession"
 
 _FORBIDDEN = b"CSRF token missing or incorrect"
 _FORMS = (b"application/x-www-form-urlencoded", b"multipart/form-data")
-#: The first message of a response: the session's headers go out with it.
-_OPENINGS = frozenset({"http.response.start", "websocket.accept"})
 
 
 class SessionMiddleware:
@@ -57,59 +55,52 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         config = self.config
-        session = _new_session(config, scope["headers"])
+        cookie, user_agent = _read_headers(scope["headers"], config.cookie_name)
+        session = Session(config, cookie, user_agent=user_agent)
         sessions = scope.get(SCOPE_KEY)
         if sessions is None:
-            scope[SCOPE_KEY] = {config.name: session}
-        else:
-            sessions[config.name] = session
+            sessions = scope[SCOPE_KEY] = {}
+        sessions[config.name] = session
         if config.name == "session":
             scope["session"] = session  # request.session, for libraries that use it
         path = scope.get("path", "")
         if config.autoloads(path):
             await session.load()
-        if config.csrf:
-            if kind == "http":
-                if config.csrf_applies(scope["method"], path):
-                    allowed, receive = await _check_csrf(config, session, scope, receive)
-                    if not allowed:
-                        await _forbid(send)
-                        return
-            elif not _same_origin(config, scope["headers"]):
-                # Browsers send cookies with any site's WebSocket handshakes, and SameSite
-                # does not cover them: a socket opened from another site is refused (HTTP 403).
-                await send({"type": "websocket.close", "code": 1008})
+        if kind == "http" and config.csrf_applies(scope["method"], path):
+            allowed, receive = await _check_csrf(config, session, scope, receive)
+            if not allowed:
+                await _forbid(send)
                 return
+        elif kind == "websocket" and config.csrf and not _same_origin(config, scope["headers"]):
+            # Browsers send cookies with any site's WebSocket handshakes, and SameSite
+            # does not cover them: a socket opened from another site is refused (HTTP 403).
+            await send({"type": "websocket.close", "code": 1008})
+            return
 
         async def send_with_session(message: Message) -> None:
-            if message["type"] in _OPENINGS:
-                # Most requests only read: their headers need no store call, nor a coroutine.
-                status = message.get("status", 200)
-                added = session._commit_at_once(status)
-                if added is None:
-                    added = await session.commit(status)
+            message_type = message["type"]
+            if message_type in ("http.response.start", "websocket.accept"):
+                added = await session.commit(message.get("status", 200))
                 if added:
                     message = dict(message)
-                    message["headers"] = _merge(message.get("headers") or (), added)
+                    message["headers"] = _merge(message.get("headers") or [], added)
             await send(message)
 
         await self.app(scope, receive, send_with_session)
         # Changes made after the response started (a WebSocket after accept, a
         # streaming body) to a stored session: saved once the handler is done.
-        if session._baseline is not None:  # else nothing can have changed since
-            await session.save()
+        await session.save()
 
 
-def _new_session(config: SessionConfig, headers: Any) -> Session:
-    """The request's unloaded session, from its ``Cookie`` and ``User-Agent`` headers."""
+def _read_headers(headers: Any, cookie_name: str) -> tuple[str | None, str | None]:
     cookie = user_agent = None
     for name, value in headers:
         if name == b"cookie":
             if cookie is None:
-                cookie = find_cookie_bytes(value, config._cookie_prefix)
+                cookie = find_cookie(value.decode("latin-1"), cookie_name)
         elif name == b"user-agent":
-            user_agent = value
-    return Session(config, cookie, user_agent=user_agent)
+            user_agent = value.decode("latin-1")
+    return cookie, user_agent
 
 
 def _same_origin(config: SessionConfig, headers: Any) -> bool:
@@ -129,10 +120,9 @@ def _same_origin(config: SessionConfig, headers: Any) -> bool:
 def _merge(headers: Any, added: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     merged = list(headers)
     for name, value in added:
-        # ASGI response header names are lower case: a dict finds a Vary without a Python loop.
-        if name == b"vary" and b"vary" in dict(merged):
+        if name == b"vary":
             for index, (existing, current) in enumerate(merged):
-                if existing == b"vary":
+                if existing.lower() == b"vary":
                     if b"cookie" not in current.lower() and current.strip() != b"*":
                         merged[index] = (existing, current + b", " + value)
                     break

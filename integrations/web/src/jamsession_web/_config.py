@@ -137,8 +137,7 @@ class SessionConfig:
         self.trusted_origins = frozenset(trusted_origins)
         self.anonymous_key = anonymous_key
         self.autoloads: Callable[[str], bool] = _prefix_test(autoload)
-        # What the Cookie header holds before the token: the middleware searches the raw bytes.
-        self._cookie_prefix = cookie_name.encode("ascii") + b"="
+        self._cookie_name_bytes = cookie_name.encode("ascii")
         # Asked once, here: with no plugin observing them, a request pays a test for None.
         self.on_loaded = hook_caller("jamsession_http_session_loaded")
         self.on_saved = hook_caller("jamsession_http_session_saved")

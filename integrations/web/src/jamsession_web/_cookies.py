@@ -33,25 +33,6 @@ def find_cookie(header: str, name: str) -> str | None:
     return None
 
 
-def find_cookie_bytes(header: bytes, prefix: bytes) -> str | None:
-    """:func:`find_cookie` on a raw header, ``prefix`` being the cookie's name and ``=``.
-
-    Only the value is decoded, not the other cookies of the header (an ASGI
-    server hands headers over as bytes).
-    """
-    start = header.find(prefix)
-    while start != -1:
-        if start == 0 or header[start - 1] in b" ;\t":
-            start += len(prefix)
-            end = header.find(b";", start)
-            value = (header[start:] if end == -1 else header[start:end]).strip()
-            if len(value) >= 2 and value[0] == value[-1] == 0x22:  # quoted: '"'
-                value = value[1:-1]
-            return value.decode("latin-1") or None
-        start = header.find(prefix, start + 1)
-    return None
-
-
 def set_cookie_value(
     name: str,
     value: str,

@@ -28,7 +28,6 @@ DEVICE_KEY = RESERVED_PREFIX + "device"
 _CSRF_BYTES = 32
 #: How much of a User-Agent header is kept to describe a device.
 _USER_AGENT_LIMIT = 256
-_MISSING: Any = object()
 #: Values a caller cannot change in place.
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
 
@@ -89,12 +88,9 @@ class Session(MutableMapping[str, Any]):
         "_user_key",
     )
 
-    def __init__(
-        self, config: SessionConfig, cookie: str | None, *, user_agent: str | bytes | None = None
-    ) -> None:
+    def __init__(self, config: SessionConfig, cookie: str | None, *, user_agent: str | None = None) -> None:
         self._config = config
         self._cookie = cookie  # the token the client sent, if any
-        # Raw from an ASGI server: decoded only at login, the one place it is used.
         self._user_agent = user_agent
         self._loaded = False
         self._committed = False
@@ -156,8 +152,7 @@ class Session(MutableMapping[str, Any]):
     # -- the mapping ---------------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        if not self._loaded:
-            self._require_loaded()
+        self._require_loaded()
         if isinstance(key, str) and key.startswith(RESERVED_PREFIX):
             raise KeyError(key)
         value = self._data[key]
@@ -166,24 +161,8 @@ class Session(MutableMapping[str, Any]):
             self._baseline = self._dumps(self._data)
         return value
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """``session[key]``, or ``default`` when the session has no ``key``."""
-        # Mapping.get goes through __getitem__ and an exception for a missing key;
-        # reads are most of what a request does with its session.
-        if not self._loaded:
-            self._require_loaded()
-        if isinstance(key, str) and key.startswith(RESERVED_PREFIX):
-            return default
-        value = self._data.get(key, _MISSING)
-        if value is _MISSING:
-            return default
-        if type(value) not in _IMMUTABLE and self._baseline is None:
-            self._baseline = self._dumps(self._data)
-        return value
-
     def __setitem__(self, key: str, value: Any) -> None:
-        if not self._loaded:
-            self._require_loaded()
+        self._require_loaded()
         _check_key(key)
         self._touch()
         self._data[key] = value
@@ -208,8 +187,7 @@ class Session(MutableMapping[str, Any]):
         return self.user_key is not None or len(self) > 0
 
     def __contains__(self, key: object) -> bool:
-        if not self._loaded:
-            self._require_loaded()
+        self._require_loaded()
         return isinstance(key, str) and not key.startswith(RESERVED_PREFIX) and key in self._data
 
     def clear(self) -> None:
@@ -280,11 +258,8 @@ class Session(MutableMapping[str, Any]):
         if FLASH_KEY in data:
             kept[FLASH_KEY] = data[FLASH_KEY]
         kept[CSRF_KEY] = _new_csrf_token()
-        user_agent = self._user_agent
-        if user_agent:
-            if isinstance(user_agent, bytes):
-                user_agent = user_agent.decode("latin-1")
-            kept[DEVICE_KEY] = user_agent[:_USER_AGENT_LIMIT]
+        if self._user_agent:
+            kept[DEVICE_KEY] = self._user_agent[:_USER_AGENT_LIMIT]
         store = self._config.store
         now = _now(store)
         token: str | None = None
@@ -449,24 +424,14 @@ class Session(MutableMapping[str, Any]):
         changed by ``login()`` or ``logout()`` is still sent, since the store
         has already changed.
         """
-        added = self._commit_at_once(status)
-        if added is not None:
-            return added
-        self._committed = True
-        await self._save(new_cookie_allowed=True)
-        return self._headers()
-
-    def _commit_at_once(self, status: int) -> list[tuple[bytes, bytes]] | None:
-        """:meth:`commit` when it needs no store call (nothing changed); else ``None``, committing nothing."""
         if self._committed or not self._loaded:
             self._committed = True
             return []
+        self._committed = True
         if status < 500:
-            if self._baseline is not None:
-                return None  # maybe changed: saving is the store's business
+            await self._save(new_cookie_allowed=True)
         else:
             self._failed = True
-        self._committed = True
         return self._headers()
 
     async def save(self) -> None:
