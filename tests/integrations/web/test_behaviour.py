@@ -21,7 +21,7 @@ from tests.integrations.web.conftest import Browser, Server, counting, make_stor
 from jamsession import ConfigError, generate_key
 from jamsession_memory import MemorySessions
 from jamsession_sqlite import SqliteSessions
-from jamsession_web import SessionConfig
+from jamsession_web import Session, SessionConfig, SessionMiddleware
 
 Serve = Callable[..., Server]
 BrowserFor = Callable[[Server], Browser]
@@ -707,3 +707,51 @@ def test_only_the_cookie_of_that_exact_name_is_read(serve: Serve, browser_for: B
     for header in (f"xsession=nope; session={token}", f"session={token};other=1", f'a=b;  session="{token}"'):
         assert {"user": None, "data": {"a": "1"}} == other.get("/read", headers={"cookie": header}).json()
     assert {"user": None, "data": {}} == other.get("/read", headers={"cookie": f"xsession={token}"}).json()
+
+
+def test_get_reads_like_the_mapping_and_a_value_changed_in_place_is_saved() -> None:
+    async def scenario() -> tuple[list[Any], dict[str, Any] | None]:
+        store = make_store()
+        token = await store.create("", {"items": [1], "n": 2, "_jamsession.csrf": "secret"})
+        session = await Session(config(store), token).load()
+        read = [
+            session.get("n"),
+            session.get("missing"),
+            session.get("missing", "default"),
+            session.get("_jamsession.csrf", "hidden"),
+            session.get(3, "not a str"),
+        ]
+        session.get("items").append(2)  # changed in place, through get
+        await session.commit(200)
+        return read, await store.get(token)
+
+    read, stored = asyncio.run(scenario())
+    assert [2, None, "default", "hidden", "not a str"] == read
+    assert {"items": [1, 2], "n": 2, "_jamsession.csrf": "secret"} == stored
+
+
+@pytest.mark.parametrize(
+    ("vary", "expected"),
+    [
+        (None, ["Cookie"]),
+        (b"Accept-Encoding", ["Accept-Encoding, Cookie"]),
+        (b"accept-encoding, cookie", ["accept-encoding, cookie"]),
+        (b"*", ["*"]),
+    ],
+)
+def test_vary_is_merged_into_the_app_s_own(vary: bytes | None, expected: list[str]) -> None:
+    store = make_store()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await scope["jamsession"]["session"].load()
+        headers = [(b"content-type", b"text/plain")] + ([] if vary is None else [(b"vary", vary)])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    server = Server(SessionMiddleware(app, config(store)))
+    server.start()
+    try:
+        response = httpx.get(server.url + "/")
+    finally:
+        server.stop()
+    assert expected == response.headers.get_list("vary")
