@@ -25,6 +25,7 @@ SUBJECTS = (
     "litestar-memory",
     "litestar-redis",
     "jamsession-memory",
+    "jamsession-sqlite",
     "jamsession-sqlite-crypt",
     "litestar-none",
     "litestar-cookie",
@@ -97,11 +98,13 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
         if subject == "jamsession-memory":
             sessions = jamsession.open("memory", default_ttl=LIFETIME)
         else:
+            # "jamsession-sqlite" differs from "jamsession-sqlite-crypt" in crypt alone: what crypt costs.
+            crypt = subject == "jamsession-sqlite-crypt"
             sessions = jamsession.open(
                 "sqlite",
                 path=workdir / f"web-{subject}.db",
-                is_session_crypt=True,
-                session_aes_secret=jamsession.generate_key(),
+                is_session_crypt=crypt,
+                session_aes_secret=jamsession.generate_key() if crypt else None,
                 default_ttl=LIFETIME,
             )
         middleware.append(Middleware(JamSessions, config=SessionConfig(sessions, csrf=False)))

@@ -129,8 +129,15 @@ def targets(best: dict[str, Measurement]) -> list[Target]:
         return None if a is None or not b else a / max(b)
 
     aiohttp, aiohttp_none = rps.get("jamsession-aiohttp-sqlite-crypt"), rps.get("aiohttp-none")
+    plain = rps.get("jamsession-sqlite")
     return [
         Target("SQLite crypt on ÷ best peer", 1.5, ratio(sqlite, peers)),
+        Target(
+            "crypt cost, SQLite (1 - crypt on ÷ crypt off)",
+            0.05,
+            None if sqlite is None or plain is None else 1 - sqlite / plain,
+            higher_is_better=False,
+        ),
         Target("SQLite crypt on ÷ best Redis peer", 4.0, ratio(sqlite, redis_peers)),
         Target("memory ÷ best peer", 2.0, ratio(memory, peers)),
         Target(

@@ -34,7 +34,6 @@ import base64
 import binascii
 import hmac
 import os
-import re
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -57,8 +56,10 @@ PURPOSE_ID = b"jamsession/session-id/v1"
 PURPOSE_DATA = b"jamsession/session-data/v1"
 
 _TO_URL_SAFE = bytes.maketrans(b"+/", b"-_")
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-_URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
+# URL-safe to standard alphabet; "+", "/" and "=" become "*", which strict decoding refuses.
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/***")
+#: The padding strict decoding needs, by the text's length modulo 4 (``None``: no length of base64).
+_PADDING = (b"", None, b"==", b"=")
 _DIGITS = {
     digit: value
     for value, digit in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -237,11 +238,13 @@ def b64encode(data: bytes) -> str:
 def b64decode(text: str) -> bytes:
     """Inverse of :func:`b64encode`; :class:`InvalidSessionToken` for anything else."""
     # One spelling per token: only the URL-safe alphabet, no padding, and a
-    # last digit whose unused bits are zero (as b64encode writes it).
-    if _URL_SAFE.fullmatch(text) is None:
-        raise InvalidSessionToken("not URL-safe base64")
+    # last digit whose unused bits are zero (as b64encode writes it). Strict
+    # decoding refuses any other character, padding included (see _TO_STANDARD).
     tail = len(text) % 4
-    if tail == 1 or (tail and _DIGITS[text[-1]] & _UNUSED_BITS[tail]):
+    padding = _PADDING[tail]
+    if padding is None or (tail and _DIGITS.get(text[-1], 0) & _UNUSED_BITS[tail]):
         raise InvalidSessionToken("not the canonical spelling of a token")
-    # Every character is checked above: the standard decoder has nothing left to refuse.
-    return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + b"==")
+    try:
+        return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + padding, strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error):
+        raise InvalidSessionToken("not URL-safe base64") from None
