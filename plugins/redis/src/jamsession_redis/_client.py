@@ -116,8 +116,8 @@ def _sentinel(
     service = parts[0]
     db = int(parts[1]) if len(parts) == 2 else 0
     sentinel_options = {key: common[key] for key in ("socket_timeout", "socket_connect_timeout")}
-    # redis-py leaves Sentinel's __init__ unannotated.
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    # redis-py before 8.2 leaves Sentinel's __init__ unannotated; 8.2 annotates it.
+    sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         nodes,
         sentinel_kwargs=sentinel_options,
         username=user,
