@@ -14,6 +14,7 @@ user name and a counter (the benchmark makes its live sessions this way);
 import asyncio
 import contextlib
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
     from starlette.routing import Route
 
     middleware: list[Middleware] = []
+    # Whatever the app must close at shutdown, as its documentation shows (the app's lifespan).
+    closers: list[Callable[[], Awaitable[None]]] = []
     if subject == "none":
 
         async def session_of(request: Request) -> Any:
@@ -91,22 +94,11 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
             return request.session
 
     else:
-        import jamsession
         from jamsession_web.starlette import SessionConfig, get_session
         from jamsession_web.starlette import SessionMiddleware as JamSessions
 
-        if subject == "jamsession-memory":
-            sessions = jamsession.open("memory", default_ttl=LIFETIME)
-        else:
-            # "jamsession-sqlite" differs from "jamsession-sqlite-crypt" in crypt alone: what crypt costs.
-            crypt = subject == "jamsession-sqlite-crypt"
-            sessions = jamsession.open(
-                "sqlite",
-                path=workdir / f"web-{subject}.db",
-                is_session_crypt=crypt,
-                session_aes_secret=jamsession.generate_key() if crypt else None,
-                default_ttl=LIFETIME,
-            )
+        sessions = _jamsession_store(subject, workdir)
+        closers.append(sessions.aclose)
         middleware.append(Middleware(JamSessions, config=SessionConfig(sessions, csrf=False)))
 
         async def session_of(request: Request) -> Any:
@@ -133,7 +125,35 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
         return PlainTextResponse(str(count + 1))
 
     routes = [Route("/new", new), Route("/read", read), Route("/write", write)]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(routes=routes, middleware=middleware, lifespan=_closing(closers))
+
+
+def _jamsession_store(subject: str, workdir: Path) -> Any:
+    import jamsession
+
+    if subject == "jamsession-memory":
+        return jamsession.open("memory", default_ttl=LIFETIME)
+    # "jamsession-sqlite" differs from "jamsession-sqlite-crypt" in crypt alone: what crypt costs.
+    crypt = subject == "jamsession-sqlite-crypt"
+    return jamsession.open(
+        "sqlite",
+        path=workdir / f"web-{subject}.db",
+        is_session_crypt=crypt,
+        session_aes_secret=jamsession.generate_key() if crypt else None,
+        default_ttl=LIFETIME,
+    )
+
+
+def _closing(closers: list[Callable[[], Awaitable[None]]]) -> Any:
+    """A Starlette lifespan that calls ``closers`` at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[None]:
+        yield
+        for close in closers:
+            await close()
+
+    return lifespan
 
 
 def _litestar(subject: str, workdir: Path, redis_url: str | None) -> Any:
@@ -302,7 +322,8 @@ async def serve(subject: str, port_file: Path, workdir: Path, redis_url: str | N
         port=0,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        # On: the apps close their stores at shutdown, and Litestar's plugin opens its store at start-up.
+        lifespan="on",
         http="httptools" if fast else "h11",
     )
     server = uvicorn.Server(config)
