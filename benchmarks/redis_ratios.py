@@ -249,34 +249,15 @@ async def measure(url: str, operations: int, slices: int) -> tuple[list[Row], di
     jam = JamRedisSessions(redis_uri=url, redis_sessions_key="jam", default_ttl=None)
     async with RedisSessions(url=url, prefix="ours-vs-jam:") as ours:
         ids: dict[int, list[str]] = {id(ours): [], id(jam): []}
-        for name in ("create", "get", "update"):
-            rows.append(
-                _row(
-                    f"vs Jam's RedisSessions, {name}",
-                    await side_by_side(
-                        ours,
-                        jam,
-                        slices,
-                        functools.partial(_one_of, name=name, operations=operations, ids=ids),
-                    ),
-                    2.0,
-                )
-            )
-        for name in ("create", "get", "update"):
-            rows.append(
-                _row(
-                    f"vs Jam's RedisSessions, {name}, 100 concurrent",
-                    await side_by_side(
-                        ours,
-                        jam,
-                        slices,
-                        functools.partial(_concurrent_of, name=name, operations=operations * 4, ids=ids),
-                    ),
-                    None,
-                )
-            )
+        # Sequential (the target), then at 100 coroutines at once (no target).
+        runs = (("", _one_of, operations, 2.0), (", 100 concurrent", _concurrent_of, operations * 4, None))
+        for suffix, runner, count, target in runs:
+            for name in ("create", "get", "update"):
+                timed = functools.partial(runner, name=name, operations=count, ids=ids)
+                measured = await side_by_side(ours, jam, slices, timed)
+                rows.append(_row(f"vs Jam's RedisSessions, {name}{suffix}", measured, target))
         floor = await measure_floor(url, ours, jam, ids, calls=max(50, operations // 4), slices=slices)
-    await jam._redis.aclose()
+    await jam.aclose()
     return rows, floor
 
 
