@@ -2,28 +2,20 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.conftest import run_module
 
 
 def test_each_setting_reports_its_bytes_per_session(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("before\n<!-- memory:start -->\nold\n<!-- memory:end -->\nafter\n")
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "benchmarks.memory_per_session", "--sessions", "200"),
-            *("--backends", "memory,sqlite", "--output", str(tmp_path), "--docs", str(page)),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
+    completed = run_module(
+        "benchmarks.memory_per_session",
+        *("--sessions", "200", "--backends", "memory,sqlite", "--output", str(tmp_path), "--docs", str(page)),
     )
+    assert 0 == completed.returncode, completed.stderr[-3000:]
     results = json.loads((tmp_path / "memory.json").read_text())
     settings = [(row["backend"], row["serializer"], row["crypt"]) for row in results["rows"]]
     assert [
@@ -41,16 +33,10 @@ def test_each_setting_reports_its_bytes_per_session(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 def test_redis_reports_the_servers_bytes_per_session(tmp_path: Path) -> None:
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "benchmarks.memory_per_session", "--sessions", "200"),
-            *("--backends", "redis", "--output", str(tmp_path)),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
+    completed = run_module(
+        "benchmarks.memory_per_session", "--sessions", "200", "--backends", "redis", "--output", str(tmp_path)
     )
+    assert 0 == completed.returncode, completed.stderr[-3000:]
     results = json.loads((tmp_path / "memory.json").read_text())
     assert [("redis", serializer, crypt) for serializer in ("json", "cbor") for crypt in (False, True)] == [
         (row["backend"], row["serializer"], row["crypt"]) for row in results["rows"]

@@ -4,22 +4,13 @@ Only that it runs is asserted, never how fast anything is.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.conftest import run_module
 
 
 def test_smoke_run_writes_results_summary_and_charts(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--output", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = run_module("benchmarks", "--smoke", "--output", str(tmp_path))
     assert 0 == completed.returncode, completed.stderr[-3000:]
 
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))

@@ -3,24 +3,12 @@
 Only that it runs is asserted, never how fast anything is.
 """
 
-import subprocess
-import sys
-from pathlib import Path
-
 from benchmarks.web_asgi import SUBJECTS
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.conftest import run_module
 
 
 def test_smoke_run_reports_every_subject_and_the_stores_load() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.web_asgi", "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = run_module("benchmarks.web_asgi", "--smoke")
     assert 0 == completed.returncode, completed.stderr[-3000:]
 
     rows = [line.split("|")[1:-1] for line in completed.stdout.splitlines()[2:]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -29,6 +30,17 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer
         if server.process is not None:
             server.process.send_signal(signal.SIGCONT)
         server.stop()
+
+
+@contextlib.contextmanager
+def paused(server: RedisServer) -> Iterator[None]:
+    """The server hangs (SIGSTOP) inside the block, and goes on after it, however the block ends."""
+    assert server.process is not None
+    server.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        server.process.send_signal(signal.SIGCONT)
 
 
 async def _timed_failure(store: RedisSessions, token: str) -> float:
@@ -58,21 +70,15 @@ async def test_a_server_that_stops_gives_typed_errors_and_the_store_recovers_whe
 async def test_a_server_that_hangs_gives_a_typed_error_within_the_timeout(own_server: RedisServer) -> None:
     async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
         token = await store.create("alice", {"n": 1})
-        assert own_server.process is not None
-        own_server.process.send_signal(signal.SIGSTOP)
-        try:
+        with paused(own_server):
             assert await _timed_failure(store, token) < TIMEOUT + 1.0
-        finally:
-            own_server.process.send_signal(signal.SIGCONT)
         assert {"n": 1} == await store.get(token)
 
 
 async def test_a_call_the_application_cancels_is_cancelled_not_timed_out(own_server: RedisServer) -> None:
     async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
         token = await store.create("alice", {"n": 1})
-        assert own_server.process is not None
-        own_server.process.send_signal(signal.SIGSTOP)
-        try:
+        with paused(own_server):
             waiting = asyncio.ensure_future(store.get(token))
             await asyncio.sleep(TIMEOUT / 5)
             waiting.cancel()
@@ -80,8 +86,6 @@ async def test_a_call_the_application_cancels_is_cancelled_not_timed_out(own_ser
                 await waiting
             # The store's own deadlines go on: the next call still times out in bounded time.
             assert await _timed_failure(store, token) < TIMEOUT + 1.0
-        finally:
-            own_server.process.send_signal(signal.SIGCONT)
         assert {"n": 1} == await store.get(token)
 
 
@@ -90,9 +94,7 @@ async def test_many_calls_on_a_server_that_hangs_each_time_out_within_the_timeou
 ) -> None:
     async with RedisSessions(url=own_server.url, timeout=TIMEOUT) as store:
         token = await store.create("alice", {"n": 1})
-        assert own_server.process is not None
-        own_server.process.send_signal(signal.SIGSTOP)
-        try:
+        with paused(own_server):
             started = time.monotonic()
             outcomes = await asyncio.gather(
                 *(store.get(token) for _ in range(20)),
@@ -100,8 +102,6 @@ async def test_many_calls_on_a_server_that_hangs_each_time_out_within_the_timeou
                 return_exceptions=True,
             )
             took = time.monotonic() - started
-        finally:
-            own_server.process.send_signal(signal.SIGCONT)
         assert [BackendUnavailableError] * 40 == [type(outcome) for outcome in outcomes]
         assert took < TIMEOUT + 1.0
         assert {"n": 1} == await store.get(token)

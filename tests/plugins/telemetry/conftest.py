@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,3 +103,45 @@ def telemetry() -> Iterator[Telemetry]:
     yield Telemetry(plugin, tracer_provider, spans, reader, registry)
     tracer_provider.shutdown()
     meter_provider.shutdown()
+
+
+#: An application with an OpenTelemetry set-up of its own, knowing nothing of
+#: jamsession-telemetry: it opens a store as ``{opening}`` says, creates and
+#: reads one session, and prints the names of the spans it got.
+APP = """
+import asyncio
+import sys
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import jamsession
+
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(provider)
+
+
+async def main():
+    async with {opening} as store:
+        await store.get(await store.create("alice", {{}}))
+
+
+asyncio.run(main())
+print(",".join(span.name for span in spans.get_finished_spans()))
+"""
+
+
+def run_python(*args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``python args`` in a fresh interpreter, with no ``JAMSESSION_`` variable but ``variables``.
+
+    Never raises on failure: callers assert on the return code and output.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
+    environment.update(variables)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=environment, check=False, timeout=120
+    )

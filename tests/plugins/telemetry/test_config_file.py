@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.plugins.telemetry.conftest import APP, run_python
 
 import jamsession
 from jamsession._hooks import get_plugin_manager
@@ -162,34 +160,6 @@ def test_the_installed_plugin_stays_off_until_a_file_says_otherwise(tmp_path: Pa
     assert ("get" in vars(before), "get" in vars(after)) == (False, True)
 
 
-APP = """
-import asyncio
-import sys
-
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-import jamsession
-
-# The application's own OpenTelemetry set-up; it knows nothing of jamsession-telemetry.
-spans = InMemorySpanExporter()
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(spans))
-trace.set_tracer_provider(provider)
-
-
-async def main():
-    async with jamsession.from_config(sys.argv[1]) as store:
-        await store.get(await store.create("alice", {}))
-
-
-asyncio.run(main())
-print(",".join(span.name for span in spans.get_finished_spans()))
-"""
-
-
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [('exporters = "otel"', "create sessions,get sessions"), ('exporters = "off"', "")],
@@ -197,29 +167,14 @@ print(",".join(span.name for span in spans.get_finished_spans()))
 def test_an_app_gets_spans_by_a_line_in_its_configuration_file(
     tmp_path: Path, setting: str, expected: str
 ) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
-    result = subprocess.run(
-        [sys.executable, "-c", APP, str(config_file(tmp_path, setting))],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=True,
-        timeout=120,
-    )
-    assert expected == result.stdout.strip()
+    app = APP.format(opening="jamsession.from_config(sys.argv[1])")
+    result = run_python("-c", app, str(config_file(tmp_path, setting)))
+    assert (0, expected) == (result.returncode, result.stdout.strip()), result.stderr
 
 
 def test_the_command_line_names_a_mistake_in_the_file_without_a_traceback(tmp_path: Path) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
     path = config_file(tmp_path, 'exporters = "otel,prometeus"')
-    result = subprocess.run(
-        [sys.executable, "-m", "jamsession._cli", "check", str(path)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-        timeout=120,
-    )
+    result = run_python("-m", "jamsession._cli", "check", str(path))
     assert (
         1,
         f"Error: ConfigError: [jamsession.telemetry] in file {str(path)!r}, exporters = 'otel,prometeus': "

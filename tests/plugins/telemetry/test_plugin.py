@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
-from tests.plugins.telemetry.conftest import Telemetry
+from tests.plugins.telemetry.conftest import APP, Telemetry, run_python
 
 import jamsession
 from jamsession import _hooks
@@ -281,68 +278,25 @@ def test_a_plugin_built_in_code_checks_its_exporters() -> None:
     assert frozenset({"otel", "prometheus"}) == TelemetryPlugin("otel,prometheus").exporters
 
 
-APP = """
-import asyncio
-
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-import jamsession
-
-# The application's own OpenTelemetry set-up; it knows nothing of jamsession-telemetry.
-spans = InMemorySpanExporter()
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(spans))
-trace.set_tracer_provider(provider)
-
-
-async def main():
-    async with jamsession.open("memory") as store:
-        await store.get(await store.create("alice", {}))
-
-
-asyncio.run(main())
-print(",".join(span.name for span in spans.get_finished_spans()))
-"""
-
-
 @pytest.mark.parametrize(("value", "expected"), [("otel", "create sessions,get sessions"), ("", "")])
 def test_an_app_gets_spans_by_setting_the_variable(value: str, expected: str) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
-    environment["JAMSESSION_TELEMETRY"] = value
-    result = subprocess.run(
-        [sys.executable, "-c", APP], capture_output=True, text=True, env=environment, check=True, timeout=120
-    )
-    assert expected == result.stdout.strip()
+    result = run_python("-c", APP.format(opening='jamsession.open("memory")'), JAMSESSION_TELEMETRY=value)
+    assert (0, expected) == (result.returncode, result.stdout.strip()), result.stderr
 
 
 def test_off_it_imports_neither_opentelemetry_nor_prometheus_client() -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
     code = (
         "import sys, jamsession\n"
         "jamsession.open('memory')\n"
         "assert 'jamsession_telemetry' in sys.modules\n"
         "print(sorted(m for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True, timeout=120
-    )
-    assert "[]" == result.stdout.strip()
+    result = run_python("-c", code)
+    assert (0, "[]") == (result.returncode, result.stdout.strip()), result.stderr
 
 
 def test_the_command_line_names_a_mistyped_variable_without_a_traceback() -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("JAMSESSION_")}
-    environment["JAMSESSION_TELEMETRY"] = "bogus"
-    result = subprocess.run(
-        [sys.executable, "-m", "jamsession._cli", "--help"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-        timeout=120,
-    )
+    result = run_python("-m", "jamsession._cli", "--help", JAMSESSION_TELEMETRY="bogus")
     assert 1 == result.returncode
     assert (
         "Error: ConfigError: environment variable JAMSESSION_TELEMETRY='bogus': unknown telemetry exporter "
