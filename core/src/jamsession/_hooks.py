@@ -346,7 +346,7 @@ def configure_plugin(name: str, settings: dict[str, Any], source: str) -> None:
         )
     # pluggy lets an implementation take fewer arguments than the specification gives.
     given = {"settings": settings, "source": source}
-    implementation.function(**{name: given[name] for name in implementation.argnames})
+    implementation.function(**{argument: given[argument] for argument in implementation.argnames})
 
 
 def _configurable() -> dict[str, Any]:
