@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := core $(sort $(dir $(wildcard plugins/*/pyproject.toml integrations/*/pyproject.toml examples/*/pyproject.toml)))
 SOURCES := core/src $(wildcard plugins/*/src integrations/*/src examples/*/src)
 
-.PHONY: example-fastapi demo test lint types pytest docs docs-serve stress bench clean redis-server chromium wrk
+.PHONY: example-fastapi demo test lint types pytest docs docs-serve stress bench clean redis-server valkey-server chromium wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -42,7 +42,7 @@ lint: $(VENV)/.installed
 types: $(VENV)/.installed
 	$(BIN)/mypy $(SOURCES) benchmarks
 
-pytest: $(VENV)/.installed redis-server chromium wrk
+pytest: $(VENV)/.installed redis-server valkey-server chromium wrk
 	$(BIN)/pytest -m "not slow"
 
 # The Redis plugin's tests run against real servers from Debian's package; where it
@@ -52,6 +52,19 @@ redis-server:
 	 $$S apt-get install -y -qq redis-server >/dev/null 2>&1 \
 	 || { $$S apt-get update -qq && $$S apt-get install -y -qq redis-server >/dev/null; } \
 	 || echo "redis-server unavailable: the Redis plugin's tests will be skipped"; }
+
+# The same tests run on Valkey, from Debian's package: in the main archive from Debian 13, in
+# bookworm-backports for Debian 12 (added as an apt source when needed). Where it cannot be
+# installed, the Valkey runs skip, saying why.
+BACKPORTS := Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n
+valkey-server:
+	@command -v valkey-server >/dev/null 2>&1 || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	 $$S apt-get install -y -qq valkey-server >/dev/null 2>&1 \
+	 || { $$S apt-get update -qq && $$S apt-get install -y -qq valkey-server >/dev/null 2>&1; } \
+	 || { . /etc/os-release && [ "$$VERSION_CODENAME" = bookworm ] \
+	      && printf '$(BACKPORTS)' | $$S tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null \
+	      && $$S apt-get update -qq && $$S apt-get install -y -qq -t bookworm-backports valkey-server >/dev/null; } \
+	 || echo "valkey-server unavailable: the Redis plugin's tests will run on Redis alone"; }
 
 # The web tests drive Debian's headless Chromium; where it cannot be installed they skip, saying why.
 chromium:

@@ -1,17 +1,17 @@
-"""Real Redis for the Redis plugin's tests: one ``redis-server``, and a three-master Redis Cluster.
+"""Real servers for the Redis plugin's tests: one server, and a three-master cluster, of each flavour.
 
-Both run on 127.0.0.1 on free ports, without persistence (``--save ""``,
-``--appendonly no``), started once per test run and stopped afterwards. The
-cluster is made by ``redis-cli --cluster create`` and waited for until every
-node reports ``cluster_state:ok``. ``JAMSESSION_TEST_REDIS_SERVER`` names
-another server binary (``valkey-server``, with ``JAMSESSION_TEST_REDIS_CLI``
-naming ``valkey-cli``), so the same tests run on Valkey. When the binaries
-are missing the tests are skipped with the command that installs them.
+Every test that needs a server runs twice: on Redis (``redis-server``) and on
+Valkey (``valkey-server``), each from Debian's packages. The servers run on
+127.0.0.1 on free ports, without persistence (``--save ""``, ``--appendonly
+no``), started once per test run and stopped afterwards. A cluster is made by
+the flavour's CLI (``redis-cli --cluster create``) and waited for until every
+node reports ``cluster_state:ok``. When a flavour's binaries are missing its
+tests are skipped with the command that installs them.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -25,16 +25,55 @@ import pytest_asyncio
 
 from jamsession_redis import RedisSessions
 
-REDIS_SERVER = shutil.which(os.environ.get("JAMSESSION_TEST_REDIS_SERVER", "redis-server"))
-REDIS_CLI = shutil.which(os.environ.get("JAMSESSION_TEST_REDIS_CLI", "redis-cli"))
-MISSING = "redis-server is not installed (Debian/Ubuntu: apt-get install -y redis-server)"
 MAX_PORT = 65535 - 10000  # a cluster node also listens on its port + 10000
 
 
-class RedisServer:
-    """One ``redis-server`` process on 127.0.0.1; ``stop`` and ``start`` again keep its port and files."""
+@dataclasses.dataclass(frozen=True)
+class Flavour:
+    """A server the plugin supports: its name and binaries (None when not installed)."""
 
-    def __init__(self, directory: Path, *options: str) -> None:
+    name: str
+    server: str | None
+    cli: str | None
+    install: str
+
+    def require(self) -> tuple[str, str]:
+        """The server and CLI binaries, or a skip that says how to install them."""
+        if self.server is None or self.cli is None:
+            pytest.skip(f"{self.name}: the server is not installed ({self.install})")
+        return self.server, self.cli
+
+
+REDIS, VALKEY = FLAVOURS = (
+    Flavour(
+        "redis",
+        shutil.which("redis-server"),
+        shutil.which("redis-cli"),
+        "Debian/Ubuntu: apt-get install -y redis-server",
+    ),
+    Flavour(
+        "valkey",
+        shutil.which("valkey-server"),
+        shutil.which("valkey-cli"),
+        "Debian 13 and later: apt-get install -y valkey-server; Debian 12: the same from bookworm-backports, "
+        "as make test does",
+    ),
+)
+
+
+@pytest.fixture(scope="session", params=FLAVOURS, ids=lambda flavour: flavour.name)
+def flavour(request: pytest.FixtureRequest) -> Flavour:
+    """Redis, then Valkey: each test that uses a server runs on both."""
+    chosen: Flavour = request.param
+    chosen.require()
+    return chosen
+
+
+class RedisServer:
+    """One server process on 127.0.0.1; ``stop`` and ``start`` again keep its port and files."""
+
+    def __init__(self, flavour: Flavour, directory: Path, *options: str) -> None:
+        self.binary, self.cli = flavour.require()
         self.directory = directory
         self.options = options
         #: A configuration file, given first (Sentinel needs one it can rewrite).
@@ -53,21 +92,20 @@ class RedisServer:
     def start(self) -> None:
         if self.port:
             if not self._launch():
-                raise RuntimeError(f"redis-server did not start again on port {self.port}")
+                raise RuntimeError(f"{self.binary} did not start again on port {self.port}")
             return
         # A port found free may be taken before the server binds it: try a few.
         for _ in range(5):
             self.port = _free_port()
             if self._launch():
                 return
-        raise RuntimeError("redis-server did not start")
+        raise RuntimeError(f"{self.binary} did not start")
 
     def _launch(self) -> bool:
-        assert REDIS_SERVER is not None
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
-                REDIS_SERVER,
+                self.binary,
                 *([str(self.config_file)] if self.config_file else []),
                 "--port",
                 str(self.port),
@@ -123,9 +161,10 @@ class RedisServer:
 class RedisCluster:
     """Three masters, no replicas, every slot assigned; a master that stops fails only its slots."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, flavour: Flavour, directory: Path) -> None:
         self.nodes = [
             RedisServer(
+                flavour,
                 directory / f"node{number}",
                 "--cluster-enabled",
                 "yes",
@@ -145,12 +184,11 @@ class RedisCluster:
         return "redis+cluster://" + ",".join(node.address for node in self.nodes)
 
     def start(self) -> None:
-        assert REDIS_CLI is not None
         for node in self.nodes:
             node.start()
         subprocess.run(
             [
-                REDIS_CLI,
+                self.nodes[0].cli,
                 "--cluster",
                 "create",
                 *(n.address for n in self.nodes),
@@ -199,10 +237,8 @@ def _is_free(port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    if REDIS_SERVER is None:
-        pytest.skip(MISSING)
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+def redis_server(flavour: Flavour, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(flavour, tmp_path_factory.mktemp(flavour.name))
     server.start()
     try:
         yield server
@@ -217,11 +253,9 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
-    """The Redis Cluster the tests share; a test that stops a node starts it again."""
-    if REDIS_SERVER is None or REDIS_CLI is None:
-        pytest.skip(MISSING)
-    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+def redis_cluster(flavour: Flavour, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """The cluster the tests share; a test that stops a node starts it again."""
+    cluster = RedisCluster(flavour, tmp_path_factory.mktemp(f"{flavour.name}-cluster"))
     try:
         cluster.start()
         yield cluster

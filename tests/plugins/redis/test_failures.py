@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from tests.plugins.redis.conftest import MISSING, REDIS_SERVER, RedisServer
+from tests.plugins.redis.conftest import Flavour, RedisServer
 
 from jamsession import BackendUnavailableError
 from jamsession_redis import RedisSessions
@@ -18,11 +18,9 @@ TIMEOUT = 0.5
 
 
 @pytest.fixture
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+def own_server(flavour: Flavour, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A server of this test's own, which it may stop, pause and start again."""
-    if REDIS_SERVER is None:
-        pytest.skip(MISSING)
-    server = RedisServer(tmp_path_factory.mktemp("redis-own"))
+    server = RedisServer(flavour, tmp_path_factory.mktemp(f"{flavour.name}-own"))
     server.start()
     try:
         yield server

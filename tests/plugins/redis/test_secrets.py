@@ -16,6 +16,7 @@ USER_KEY = "carol.secret-user@example.com"
 
 @pytest.mark.parametrize("variant", store_variants(), ids=lambda variant: variant.id)
 @pytest.mark.parametrize("topology", ["server", "cluster"])
+@pytest.mark.usefixtures("flavour")  # the topology's fixture is looked up by name: on each flavour
 async def test_logs_and_errors_hold_no_secrets(
     topology: str, variant: StoreVariant, request: pytest.FixtureRequest, prefix: str
 ) -> None:

@@ -8,19 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.plugins.redis.conftest import REDIS_SERVER, RedisServer
+from tests.plugins.redis.conftest import Flavour, RedisServer
 
 from jamsession import BackendUnavailableError
 from jamsession_redis import RedisSessions
 
 
 @pytest.fixture(scope="module")
-def sentinel(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+def sentinel(
+    flavour: Flavour, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
     directory: Path = tmp_path_factory.mktemp("sentinel")
     config = directory / "sentinel.conf"
     config.write_text(f"sentinel monitor primary 127.0.0.1 {redis_server.port} 1\n")
-    assert REDIS_SERVER is not None
-    server = RedisServer(directory, "--sentinel")
+    server = RedisServer(flavour, directory, "--sentinel")
     server.config_file = config
     server.start()
     try:
@@ -39,12 +40,12 @@ async def test_sessions_through_sentinel(sentinel: RedisServer, prefix: str) -> 
 
 
 async def test_a_failover_gives_typed_errors_then_the_store_follows_the_new_primary(
-    tmp_path_factory: pytest.TempPathFactory, prefix: str
+    flavour: Flavour, tmp_path_factory: pytest.TempPathFactory, prefix: str
 ) -> None:
-    primary = RedisServer(tmp_path_factory.mktemp("failover-primary"))
+    primary = RedisServer(flavour, tmp_path_factory.mktemp("failover-primary"))
     primary.start()
     replica = RedisServer(
-        tmp_path_factory.mktemp("failover-replica"), "--replicaof", "127.0.0.1", str(primary.port)
+        flavour, tmp_path_factory.mktemp("failover-replica"), "--replicaof", "127.0.0.1", str(primary.port)
     )
     replica.start()
     directory = tmp_path_factory.mktemp("failover-sentinel")
@@ -54,7 +55,7 @@ async def test_a_failover_gives_typed_errors_then_the_store_follows_the_new_prim
         "sentinel down-after-milliseconds primary 300\n"
         "sentinel failover-timeout primary 2000\n"
     )
-    watcher = RedisServer(directory, "--sentinel")
+    watcher = RedisServer(flavour, directory, "--sentinel")
     watcher.config_file = config
     watcher.start()
     try:
