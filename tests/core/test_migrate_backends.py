@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from tests.plugins.mongodb.conftest import mongodb_url  # noqa: F401 - the server fixture
-from tests.plugins.redis.conftest import REDIS, Flavour, redis_server, redis_url  # noqa: F401 - the server fixtures
+from tests.plugins.redis.conftest import redis_server, redis_url  # noqa: F401 - the server fixtures
+from tests.plugins.redis.redis_alone import flavour  # noqa: F401 - Redis alone, not each flavour
 
 import jamsession
 from jamsession import RecordSessionModule, StoredSession
@@ -33,12 +34,6 @@ def _options(backend: str, request: pytest.FixtureRequest, tmp_path: Path, role:
     if backend == "redis":
         return {"url": request.getfixturevalue("redis_url"), "prefix": f"{role}-{uuid.uuid4().hex}:"}
     return {}
-
-
-@pytest.fixture(scope="session")
-def flavour() -> Flavour:
-    """Redis alone: what this module checks is the same on Valkey, which the plugin's own tests cover."""
-    return REDIS
 
 
 @pytest.fixture

@@ -44,21 +44,20 @@ class Flavour:
         return self.server, self.cli
 
 
-REDIS, VALKEY = FLAVOURS = (
-    Flavour(
-        "redis",
-        shutil.which("redis-server"),
-        shutil.which("redis-cli"),
-        "Debian/Ubuntu: apt-get install -y redis-server",
-    ),
-    Flavour(
-        "valkey",
-        shutil.which("valkey-server"),
-        shutil.which("valkey-cli"),
-        "Debian 13 and later: apt-get install -y valkey-server; Debian 12: the same from bookworm-backports, "
-        "as make test does",
-    ),
+REDIS = Flavour(
+    "redis",
+    shutil.which("redis-server"),
+    shutil.which("redis-cli"),
+    "Debian/Ubuntu: apt-get install -y redis-server",
 )
+VALKEY = Flavour(
+    "valkey",
+    shutil.which("valkey-server"),
+    shutil.which("valkey-cli"),
+    "Debian 13 and later: apt-get install -y valkey-server; Debian 12: the same from bookworm-backports, "
+    "as make test does",
+)
+FLAVOURS = (REDIS, VALKEY)
 
 
 @pytest.fixture(scope="session", params=FLAVOURS, ids=lambda flavour: flavour.name)

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from tests.plugins.mongodb.conftest import mongodb_url  # noqa: F401 - the session fixture, shared
-from tests.plugins.redis.conftest import REDIS, Flavour, redis_server, redis_url  # noqa: F401 - the session fixtures, shared
+from tests.plugins.redis.conftest import redis_server, redis_url  # noqa: F401 - the session fixtures, shared
+from tests.plugins.redis.redis_alone import flavour  # noqa: F401 - Redis alone, not each flavour
 from tests.plugins.telemetry.conftest import Telemetry
 
 import jamsession
@@ -23,12 +24,6 @@ from jamsession import JamSessionNotFound
 from jamsession._crypto import b64decode, b64encode
 
 Opener = Callable[..., AbstractAsyncContextManager[Any]]
-
-
-@pytest.fixture(scope="session")
-def flavour() -> Flavour:
-    """Redis alone: what this module checks is the same on Valkey, which the plugin's own tests cover."""
-    return REDIS
 
 
 @pytest.fixture(params=["memory", "sqlite", "mongodb", "redis"])
