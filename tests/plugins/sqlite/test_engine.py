@@ -78,6 +78,42 @@ async def test_sliding_expiry_reads_with_no_hop_too(store: SqliteSessions) -> No
     assert 0 == store._engine.hops - hops
 
 
+async def test_inline_writes_of_one_turn_share_one_commit(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path) as store:
+        engine = store._engine
+        commits, hops = engine.commits, engine.hops
+        count = 2 * _engine.MAX_SHARED
+        ids = await asyncio.gather(*(store.create(f"user{i}", {"i": i}) for i in range(count)))
+        # Made in one turn: two transactions of MAX_SHARED writes each, on the event loop.
+        assert (2, 0) == (engine.commits - commits, engine.hops - hops)
+        # Committed when the callers got their IDs: another connection reads every one.
+        reader = sqlite3.connect(path)
+        try:
+            assert count == reader.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        finally:
+            reader.close()
+        commits = engine.commits
+        for session_id in ids[:3]:
+            await store.delete(session_id)
+        # One after the other: a commit each.
+        assert 3 == engine.commits - commits
+
+
+async def test_the_writes_of_a_turn_that_find_the_file_locked_wait_on_the_thread(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteSessions(path=path, busy_timeout=10) as store:
+        kept = await store.create("alice", {"n": 1})
+        holder = LockHolder(path, "BEGIN IMMEDIATE", seconds=0.3)
+        hops = store._engine.hops
+        # Their transaction cannot begin: every write waits for the lock on the thread.
+        await asyncio.gather(store.update(kept, {"n": 2}), *(store.create("bob", {"i": i}) for i in range(5)))
+        holder.join()
+        assert store._engine.hops - hops >= 1
+        assert {"n": 2} == await store.get(kept)
+        assert 5 == len(await store.list_sessions("bob"))
+
+
 async def test_queued_writes_go_to_the_thread_together(tmp_path: Path) -> None:
     async with SqliteSessions(path=tmp_path / "s.db", synchronous="full") as store:
         hops = store._engine.hops

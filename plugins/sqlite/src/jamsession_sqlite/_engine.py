@@ -17,6 +17,16 @@ statement, the caller yields to the event loop once before it gets its
 result, so a coroutine awaiting operations back to back lets every other
 task run between them.
 
+Inline writes are gathered for the rest of the turn of the event loop in
+which they are made, and run together at the start of the next, in one
+transaction (``BEGIN IMMEDIATE``, which takes the write lock or gives up at
+once): each writer yields once, as a reader does, and resumes with its
+write committed, or with its error. Under concurrency (a burst of logins,
+many requests saving at once) the writes then share one append to the WAL
+instead of one each, and the write lock is held only while they run, as
+other processes need it too. At most :data:`MAX_SHARED` share one
+transaction; a larger burst takes several, one per turn.
+
 *Queue*: every other statement (whole-key work such as ``clear``, listing a
 key or purging; writes that wait for the disk; anything the inline attempt
 gave up on) joins a queue. One flush task at a time sends what has queued
@@ -28,17 +38,19 @@ loop, where it would turn inline writes away. If the first statement waited
 all of ``busy_timeout`` for the lock, the rest fail with it rather than
 each wait as long again.
 
-There is no group commit (statements sharing one transaction): on
-aiosqlite's public API each statement is a call of its own, so a shared
-transaction is ``BEGIN`` in one call and ``COMMIT`` in a later one, and the
-write lock is then held across turns of the event loop, during which every
-inline write finds the file locked and falls back to the queue. Measured
-at 100 concurrent coroutines, that made ``update`` slower than raw aiosqlite.
+The queue has no shared transaction: on aiosqlite's public API each
+statement is a call of its own, so a shared transaction is ``BEGIN`` in one
+call and ``COMMIT`` in a later one, and the write lock is then held across
+turns of the event loop, during which every inline write finds the file
+locked and falls back to the queue. Measured at 100 concurrent coroutines,
+that made ``update`` slower than raw aiosqlite. Inline writes share theirs
+on the event loop's thread, within one turn of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import sqlite3
 import time
@@ -52,8 +64,8 @@ from jamsession import BackendUnavailableError, JamSessionError
 from jamsession_sqlite._checkpoint import Checkpointer
 from jamsession_sqlite._schema import is_busy
 
-#: Most statements sent to the thread in one transaction: keeps each write
-#: transaction, during which other processes wait for the lock, short.
+#: Most statements sent to the thread together: keeps each flush, during
+#: which the statements of the next turns wait, short.
 MAX_BATCH = 256
 
 #: Seconds an inline attempt may take before the file counts as cold.
@@ -61,6 +73,10 @@ COLD_AFTER = 0.002
 
 #: Seconds the statements stay off the event loop after a cold attempt.
 WARM_UP = 0.05
+
+#: Most inline writes run in one transaction: bounds how long the event loop
+#: and the write lock are held for them.
+MAX_SHARED = 64
 
 
 class Returns(enum.Enum):
@@ -108,6 +124,23 @@ class _Queued:
 _DEFERRED: Any = object()
 
 
+class _Write:
+    """An inline write waiting for the turn's transaction, then what came of it."""
+
+    __slots__ = ("error", "outcome", "params", "statement")
+
+    def __init__(self, statement: Statement, params: tuple[Any, ...]) -> None:
+        self.statement = statement
+        self.params = params
+        #: The statement's result; _PENDING until it ran, _DEFERRED if it is for the queue.
+        self.outcome: Any = _PENDING
+        self.error: Exception | None = None
+
+
+#: What a gathered write holds until its transaction ran.
+_PENDING: Any = object()
+
+
 class Engine:
     """Runs statements on one SQLite file: inline when it is quick, else queued to aiosqlite's thread.
 
@@ -143,6 +176,8 @@ class Engine:
         self._flush: asyncio.Task[None] | None = None
         self._cold_until = 0.0
         self._disk_waits = _disk_waits()
+        # The inline writes gathered in this turn, run together at the start of the next.
+        self._writes: list[_Write] = []
         # Closing: new statements are refused; shut: the connection is gone for good.
         self._closed = False
         self._shut = False
@@ -150,21 +185,29 @@ class Engine:
         self.hops = 0
         #: Statements run on the event loop's thread so far.
         self.inline_runs = 0
+        #: Transactions of inline writes committed so far.
+        self.commits = 0
 
     async def run(self, statement: Statement, *params: Any) -> Any:
         """Execute ``statement``; its result as ``statement.returns`` says, or its typed error."""
         if self._closed:
             raise BackendUnavailableError("the session store is closed")
         inline = self._inline
-        if inline is not None and statement.inline and (self._inline_writes or not statement.writes):
-            try:
-                outcome = self._attempt(inline, statement, params)
-            except Exception as exc:
-                raise self._translate(exc) from exc
-            if outcome is not _DEFERRED:
-                # However quick the statement was, the caller lets other tasks run.
-                await asyncio.sleep(0)
-                return outcome
+        if inline is not None and statement.inline:
+            if statement.writes:
+                if self._inline_writes and time.monotonic() >= self._cold_until:
+                    outcome = await self._gathered(statement, params)
+                    if outcome is not _DEFERRED:
+                        return outcome
+            else:
+                try:
+                    outcome = self._attempt(inline, statement, params)
+                except Exception as exc:
+                    raise self._translate(exc) from exc
+                if outcome is not _DEFERRED:
+                    # However quick the statement was, the caller lets other tasks run.
+                    await asyncio.sleep(0)
+                    return outcome
         return await self._queued(statement, params)
 
     def _attempt(self, inline: sqlite3.Connection, statement: Statement, params: tuple[Any, ...]) -> Any:
@@ -178,6 +221,11 @@ class Engine:
             if is_busy(exc):
                 return _DEFERRED
             raise
+        self._note_time(started)
+        self.inline_runs += 1
+        return _result(statement, cursor, rows)
+
+    def _note_time(self, started: float) -> None:
         if time.monotonic() - started > COLD_AFTER:
             # Slow: read from the disk, or only preempted by the OS (then the
             # inline route stays, as no page was missing).
@@ -185,10 +233,73 @@ class Engine:
             if waits != self._disk_waits:
                 self._cold_until = time.monotonic() + WARM_UP
             self._disk_waits = waits
-        self.inline_runs += 1
-        if statement.writes:
-            self._checkpointer.wrote(1)
-        return _result(statement, cursor, rows)
+
+    # -- inline writes, a transaction per turn --------------------------------------------
+
+    async def _gathered(self, statement: Statement, params: tuple[Any, ...]) -> Any:
+        """Run ``statement`` with the other writes of this turn; its result, or _DEFERRED."""
+        write = _Write(statement, params)
+        if not self._writes:
+            # Scheduled before this writer yields, so it runs before any writer resumes.
+            asyncio.get_running_loop().call_soon(self._run_writes)
+        self._writes.append(write)
+        # One turn, as a reader yields; more for a write past the first MAX_SHARED of
+        # a burst, which runs in a later one.
+        while write.outcome is _PENDING:  # noqa: ASYNC110 - the wait is for turns of the loop, not an event
+            await asyncio.sleep(0)
+        if write.error is not None:
+            raise self._translate(write.error) from write.error
+        return write.outcome
+
+    def _run_writes(self) -> None:
+        """Run up to MAX_SHARED gathered writes in one transaction; the rest on the next turn."""
+        batch, self._writes = self._writes[:MAX_SHARED], self._writes[MAX_SHARED:]
+        if not batch:
+            return  # run already, by aclose
+        if self._writes:
+            asyncio.get_running_loop().call_soon(self._run_writes)
+        inline = self._inline
+        if inline is None:  # closed meanwhile: the queue says so, typed
+            _defer(batch)
+            return
+        started = time.monotonic()
+        try:
+            inline.execute("BEGIN IMMEDIATE")  # the write lock, or busy at once
+        except sqlite3.Error as exc:
+            if is_busy(exc):
+                _defer(batch)  # another connection is writing: wait for it on the thread
+            else:
+                _fail(batch, exc)
+            return
+        ran = 0
+        for write in batch:
+            try:
+                cursor = inline.execute(write.statement.sql, write.params)
+                rows = cursor.fetchall() if write.statement.returns is Returns.ROWS else None
+            except sqlite3.Error as exc:
+                if inline.in_transaction:
+                    write.outcome, write.error = None, exc  # this statement alone was undone
+                    continue
+                # SQLite rolled the whole transaction back: what ran is lost, the rest queues.
+                _fail([entry for entry in batch if entry.outcome is not _PENDING], exc)
+                write.outcome, write.error = None, exc
+                _defer([entry for entry in batch if entry.outcome is _PENDING])
+                return
+            write.outcome = _result(write.statement, cursor, rows)
+            ran += 1
+        try:
+            inline.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if inline.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    inline.execute("ROLLBACK")
+            _fail([entry for entry in batch if entry.error is None], exc)
+            return
+        self._note_time(started)
+        self.inline_runs += ran
+        self.commits += 1
+        if ran:
+            self._checkpointer.wrote(ran)
 
     # -- the queue ----------------------------------------------------------------------
 
@@ -294,6 +405,8 @@ class Engine:
         # this returns, and aiosqlite's thread would keep the process alive.
         async with self._opening:
             self._shut = True
+            while self._writes:  # gathered this turn, and their writers wait for them
+                self._run_writes()
             connection, self._connection = self._connection, None
             inline, self._inline = self._inline, None
         if inline is not None:
@@ -308,6 +421,16 @@ async def _call(connection: aiosqlite.Connection, statement: Statement, params: 
         return list(await connection.execute_fetchall(statement.sql, params))
     cursor = await connection.execute(statement.sql, params)
     return _result(statement, cursor, None)
+
+
+def _defer(batch: list[_Write]) -> None:
+    for write in batch:
+        write.outcome = _DEFERRED
+
+
+def _fail(batch: list[_Write], exc: Exception) -> None:
+    for write in batch:
+        write.outcome, write.error = None, exc
 
 
 def _is_busy(outcome: object) -> bool:
