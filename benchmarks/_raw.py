@@ -61,7 +61,8 @@ class LockedDict:
 
 # -- SQLite ----------------------------------------------------------------------------
 
-# The statements jamsession-sqlite runs, on the file schema it creates.
+# The statements jamsession-sqlite runs, on the file schema it creates, less the check of each
+# row's data format (raw code writes and reads one format).
 # Every value is a ? parameter; the f-strings only splice in this constant.
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 SQL_INSERT = (

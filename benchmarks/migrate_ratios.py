@@ -38,6 +38,7 @@ from typing import Any
 
 import jamsession
 from benchmarks._payloads import PAYLOADS
+from benchmarks._raw import SQL_INSERT
 from jamsession import RecordSessionModule, StoredSession
 from jamsession._scanning import run_bounded
 from jamsession.operations import migrate
@@ -65,7 +66,7 @@ def fill_source(path: Path, count: int) -> None:
                 (str(uuid.uuid4()), f"user-{n % 50_000}".encode(), blob, now, now, now + 86_400)
                 for n in range(start, min(start + 10_000, count))
             ]
-            connection.executemany("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)", rows)
+            connection.executemany(SQL_INSERT, rows)
             connection.commit()
 
 

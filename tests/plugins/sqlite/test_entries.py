@@ -66,4 +66,4 @@ async def test_a_swap_from_bytes_no_longer_stored_writes_nothing(
 
         assert True is await store.swap_record("raw-1", b"stored", b"new", 200.0, 300.0)
         assert written + 1 == changes(store)
-        assert [("raw-1", b"alice", b"new", 100.0, 200.0, 300.0)] == rows(path)
+        assert [("raw-1", b"alice", b"new", 100.0, 200.0, 300.0, store.data_format)] == rows(path)

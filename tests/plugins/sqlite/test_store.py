@@ -50,7 +50,7 @@ def test_building_the_store_creates_the_file_with_its_schema(tmp_path: Path) -> 
     assert [(_schema.APPLICATION_ID,)] == read(path, "PRAGMA application_id")
     assert [("wal",)] == read(path, "PRAGMA journal_mode")
     columns = [row[1] for row in read(path, "PRAGMA table_info(sessions)")]
-    assert ["id", "session_key", "data", "created_at", "updated_at", "expires_at"] == columns
+    assert ["id", "session_key", "data", "created_at", "updated_at", "expires_at", "data_format"] == columns
     indexes = {row[1] for row in read(path, "PRAGMA index_list(sessions)")}
     assert {"sessions_by_key", "sessions_by_expiry"} <= indexes
 
@@ -101,12 +101,55 @@ async def test_a_file_of_an_older_schema_version_is_migrated(
     async with SqliteSessions(path=path) as store:
         session_id = await store.create("alice", {"n": 1})
     # A later release adds a step and bumps the version.
-    monkeypatch.setitem(_schema.MIGRATIONS, 2, ("ALTER TABLE sessions ADD COLUMN user_agent TEXT",))
-    monkeypatch.setattr(_schema, "SCHEMA_VERSION", 2)
+    later = _schema.SCHEMA_VERSION + 1
+    monkeypatch.setitem(_schema.MIGRATIONS, later, ("ALTER TABLE sessions ADD COLUMN user_agent TEXT",))
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", later)
     async with SqliteSessions(path=path) as store:
         assert {"n": 1} == await store.get(session_id)
-    assert [(2,)] == read(path, "PRAGMA user_version")
+    assert [(later,)] == read(path, "PRAGMA user_version")
     assert "user_agent" in [row[1] for row in read(path, "PRAGMA table_info(sessions)")]
+
+
+async def test_a_file_of_schema_version_1_gains_data_formats_and_keeps_its_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    for statement in _schema.MIGRATIONS[1]:
+        connection.execute(statement)
+    connection.execute(f"PRAGMA application_id = {_schema.APPLICATION_ID}")
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute("INSERT INTO sessions VALUES ('old-id', x'616c696365', x'7b226e223a317d', 0, 0, NULL)")
+    connection.close()
+    async with SqliteSessions(path=path) as store:
+        assert [(_schema.SCHEMA_VERSION,)] == read(path, "PRAGMA user_version")
+        # A row from before formats were kept is read, updated and reworked as before.
+        assert [(None,)] == read(path, "SELECT data_format FROM sessions")
+        assert {"n": 1} == await store.get("old-id")
+        await store.update("old-id", {"n": 2})
+        assert [(store.data_format,)] == read(path, "SELECT data_format FROM sessions")
+        moved = await store.rework("old-id")
+        assert {"n": 2} == await store.get(moved)
+        assert ["alice"] == [info.session_key for info in await store.list_sessions("alice")]
+
+
+async def test_a_row_in_a_format_the_store_cannot_read_is_absent_and_never_overwritten(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sessions.db"
+    async with SqliteSessions(path=path) as store:
+        session_id = await store.create("alice", {"n": 1})
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("UPDATE sessions SET data_format = 'another.Serializer'")
+        connection.close()
+        stored = read(path, "SELECT * FROM sessions")
+        assert await store.get(session_id) is None
+        assert await store.load(session_id) is None
+        with pytest.raises(jamsession.JamSessionNotFound):
+            await store.update(session_id, {"n": 2})
+        with pytest.raises(jamsession.JamSessionNotFound):
+            await store.rework(session_id)
+        assert [] == await store.list_sessions("alice")
+        assert stored == read(path, "SELECT * FROM sessions")
 
 
 def test_a_file_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
@@ -508,7 +551,9 @@ def test_a_checkpoint_that_copies_the_whole_wal_starts_it_again(tmp_path: Path) 
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         for n in range(5):
-            connection.execute("INSERT INTO sessions VALUES (?, x'00', x'7b7d', 0, 0, NULL)", (f"id-{n}",))
+            connection.execute(
+                "INSERT INTO sessions VALUES (?, x'00', x'7b7d', 0, 0, NULL, NULL)", (f"id-{n}",)
+            )
         Checkpointer._checkpoint(connection)
         # One frame: the checkpointer's own write, at the start of a restarted WAL.
         assert 1 == frames_in_wal(path)

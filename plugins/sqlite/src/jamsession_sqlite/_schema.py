@@ -15,7 +15,7 @@ import time
 APPLICATION_ID = 0x4A616D53
 
 #: The schema version this code reads and writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: RETURNING (3.35) and STRICT tables (3.37).
 MIN_SQLITE_VERSION = (3, 37, 0)
@@ -43,6 +43,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         # Purging walks this index from the oldest expiry; sessions that never
         # expire are left out of it entirely.
         "CREATE INDEX sessions_by_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL",
+    ),
+    2: (
+        # What wrote each row's data (serializer, and key with crypt on), so a
+        # statement skips, in the same step, a row its store cannot read: a
+        # file shared by stores of another serializer or key. Rows written
+        # before have none, and are read as before.
+        "ALTER TABLE sessions ADD COLUMN data_format TEXT",
     ),
 }
 

@@ -1,8 +1,12 @@
 """The SQL statements of the SQLite backend: one per storage primitive.
 
 Every statement is a literal: values are always bound, never formatted in.
-A record is live while it has no expiry or its expiry is after "now" (the
-last placeholder): no statement returns an expired row or brings it back to life.
+A record is live while it has no expiry or its expiry is after "now": no
+statement returns an expired row or brings it back to life. A statement that
+reads or writes one live session also skips a row whose ``data_format`` is
+not one its store reads (the placeholder after "now": the readable formats,
+each between newlines), so a store never returns or overwrites data it
+cannot decode.
 """
 
 from __future__ import annotations
@@ -10,34 +14,42 @@ from __future__ import annotations
 from jamsession_sqlite._engine import Returns, Statement
 
 INSERT = Statement(
-    "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at, data_format)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
     writes=True,
     returns=Returns.NOTHING,
 )
 
 
 FETCH = Statement(
-    "SELECT data FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    "SELECT data FROM sessions WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
     writes=False,
     returns=Returns.ROWS,
 )
 FETCH_EXTENDING = Statement(
-    "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
+    "UPDATE sessions SET expires_at = ? WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
     " RETURNING data",
     writes=True,
     returns=Returns.ROWS,
 )
 REPLACE = Statement(
-    "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
+    " WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
 # One statement: of concurrent moves, from this process or another, the first
 # to run re-keys the row and the others find no live row under the old ID.
 MOVE = Statement(
-    "UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    "UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
@@ -45,29 +57,37 @@ MOVE = Statement(
 
 # The whole record, for load; an extending read sets the expiry and returns it.
 FETCH_FULL = Statement(
-    "SELECT session_key, data, created_at, expires_at FROM sessions"
-    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    "SELECT session_key, data, created_at, expires_at, data_format FROM sessions WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
     writes=False,
     returns=Returns.ROWS,
 )
 FETCH_FULL_EXTENDING = Statement(
-    "UPDATE sessions SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)"
-    " RETURNING session_key, data, created_at, expires_at",
+    "UPDATE sessions SET expires_at = ? WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
+    " RETURNING session_key, data, created_at, expires_at, data_format",
     writes=True,
     returns=Returns.ROWS,
 )
 # Compare-and-swap: the row is written over only if its data is exactly the
 # expected bytes (the last placeholder); otherwise nothing is written at all.
 SWAP = Statement(
-    "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?) AND data = ?",
+    "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
+    " WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
+    " AND data = ?",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
 # After a swap that changed nothing: whether the row is live (its data differs)
 # or gone.
 IS_LIVE = Statement(
-    "SELECT 1 FROM sessions WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    "SELECT 1 FROM sessions WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
     writes=False,
     returns=Returns.ROWS,
 )
@@ -75,7 +95,9 @@ IS_LIVE = Statement(
 # still one statement, so the old ID dies as the new one comes to life.
 MOVE_REPLACING = Statement(
     "UPDATE sessions SET id = ?, updated_at = ?, session_key = coalesce(?, session_key),"
-    " data = coalesce(?, data) WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+    " data = coalesce(?, data), data_format = coalesce(?, data_format) WHERE id = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
@@ -86,8 +108,11 @@ REMOVE_KEY = Statement(
 )
 # Oldest first, sorted on aiosqlite's thread: list_sessions then finds them in order.
 LIST_KEY = Statement(
-    "SELECT id, data, created_at, expires_at FROM sessions"
-    " WHERE session_key = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at",
+    "SELECT id, data, created_at, expires_at, data_format FROM sessions"
+    " WHERE session_key = ? AND "
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
+    " ORDER BY created_at",
     writes=False,
     returns=Returns.ROWS,
     inline=False,
@@ -104,7 +129,7 @@ PURGE = Statement(
 # Keyset pagination over the rowid, which a record keeps when reworked: each
 # batch is one short read of the table's own order, holding no lock after it.
 SCAN = Statement(
-    "SELECT rowid, id, session_key, data, created_at, expires_at FROM sessions"
+    "SELECT rowid, id, session_key, data, created_at, expires_at, data_format FROM sessions"
     " WHERE rowid > ? ORDER BY rowid LIMIT ?",
     writes=False,
     returns=Returns.ROWS,

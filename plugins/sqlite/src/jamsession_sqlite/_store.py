@@ -106,6 +106,8 @@ class SqliteSessions(RecordSessionModule):
 
     supports_entries = True
     supports_scan = True
+    # Each row holds the format of its data, checked in the statement that reads or writes it.
+    checks_data_format = True
     options = (
         Option(
             "path", str | os.PathLike, Option.REQUIRED, "the SQLite file; created with its schema", path=True
@@ -137,6 +139,8 @@ class SqliteSessions(RecordSessionModule):
             raise ConfigError(f"inline_statements must be True or False, not {inline_statements!r}")
         self.inline_statements = inline_statements
         super().__init__(**options)
+        # The formats this store reads, as the statements take them: each between newlines.
+        self._readable = "\n" + "\n".join(sorted(self.readable_formats)) + "\n"
         self._prepare_file()
         self._engine = Engine(
             self._connect,
@@ -233,40 +237,47 @@ class SqliteSessions(RecordSessionModule):
             record.created_at,
             record.created_at,
             record.expires_at,
+            record.data_format,
         )
 
     async def fetch_record(self, raw_id: str, now: float, extend_to: float | None) -> bytes | None:
         if extend_to is None:
-            rows = await self._engine.run(statements.FETCH, raw_id, now)
+            rows = await self._engine.run(statements.FETCH, raw_id, now, self._readable)
         else:
-            rows = await self._engine.run(statements.FETCH_EXTENDING, extend_to, raw_id, now)
+            rows = await self._engine.run(statements.FETCH_EXTENDING, extend_to, raw_id, now, self._readable)
         return rows[0][0] if rows else None
 
     async def fetch_full_record(
         self, raw_id: str, now: float, extend_to: float | None
     ) -> StoredSession | None:
         if extend_to is None:
-            rows = await self._engine.run(statements.FETCH_FULL, raw_id, now)
+            rows = await self._engine.run(statements.FETCH_FULL, raw_id, now, self._readable)
         else:
-            rows = await self._engine.run(statements.FETCH_FULL_EXTENDING, extend_to, raw_id, now)
+            rows = await self._engine.run(
+                statements.FETCH_FULL_EXTENDING, extend_to, raw_id, now, self._readable
+            )
         if not rows:
             return None
-        key, blob, created_at, expires_at = rows[0]
-        return StoredSession(raw_id, _key_text(key), blob, created_at, expires_at)
+        key, blob, created_at, expires_at, data_format = rows[0]
+        return StoredSession(raw_id, _key_text(key), blob, created_at, expires_at, data_format)
 
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
     ) -> bool | None:
-        changed: int = await self._engine.run(statements.SWAP, blob, now, extend_to, raw_id, now, expected)
+        changed: int = await self._engine.run(
+            statements.SWAP, blob, self.data_format, now, extend_to, raw_id, now, self._readable, expected
+        )
         if changed == 1:
             return True
         # Nothing was written: tell a row holding other bytes from one that is
         # gone. Gone now means gone for good (IDs are never reused), so reading
         # after the swap gives the same answer as reading within it.
-        return False if await self._engine.run(statements.IS_LIVE, raw_id, now) else None
+        return False if await self._engine.run(statements.IS_LIVE, raw_id, now, self._readable) else None
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
-        changed: int = await self._engine.run(statements.REPLACE, blob, now, extend_to, raw_id, now)
+        changed: int = await self._engine.run(
+            statements.REPLACE, blob, self.data_format, now, extend_to, raw_id, now, self._readable
+        )
         return changed == 1
 
     async def move_record(
@@ -279,11 +290,22 @@ class SqliteSessions(RecordSessionModule):
         blob: bytes | None = None,
     ) -> bool:
         if session_key is None and blob is None:
-            changed: int = await self._engine.run(statements.MOVE, new_raw_id, now, raw_id, now)
+            changed: int = await self._engine.run(
+                statements.MOVE, new_raw_id, now, raw_id, now, self._readable
+            )
         else:
             key = None if session_key is None else _key_bytes(session_key)
+            data_format = None if blob is None else self.data_format
             changed = await self._engine.run(
-                statements.MOVE_REPLACING, new_raw_id, now, key, blob, raw_id, now
+                statements.MOVE_REPLACING,
+                new_raw_id,
+                now,
+                key,
+                blob,
+                data_format,
+                raw_id,
+                now,
+                self._readable,
             )
         return changed == 1
 
@@ -294,9 +316,9 @@ class SqliteSessions(RecordSessionModule):
         await self._engine.run(statements.REMOVE_KEY, _key_bytes(session_key))
 
     async def list_key_records(self, session_key: str, now: float) -> list[StoredSession]:
-        rows = await self._engine.run(statements.LIST_KEY, _key_bytes(session_key), now)
+        rows = await self._engine.run(statements.LIST_KEY, _key_bytes(session_key), now, self._readable)
         return await build_in_slices(
-            rows, lambda row: StoredSession(row[0], session_key, row[1], row[2], row[3]), release=True
+            rows, lambda row: StoredSession(row[0], session_key, row[1], row[2], row[3], row[4]), release=True
         )
 
     async def purge_records(self, now: float, limit: int) -> int:
@@ -312,7 +334,9 @@ class SqliteSessions(RecordSessionModule):
         rows = await self._engine.run(statements.SCAN, start, limit)
         cursor = str(rows[-1][0]) if len(rows) == limit else None
         records = await build_in_slices(
-            rows, lambda row: StoredSession(row[1], _key_text(row[2]), row[3], row[4], row[5]), release=True
+            rows,
+            lambda row: StoredSession(row[1], _key_text(row[2]), row[3], row[4], row[5], row[6]),
+            release=True,
         )
         return RecordBatch(records, cursor)
 
