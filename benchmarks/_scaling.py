@@ -69,7 +69,8 @@ class _Filled:
             await self.store.__aenter__()
         else:
             if self.store is None:
-                self.store = jamsession.open("memory")
+                # Unbounded: by default a memory store keeps at most 100,000 sessions.
+                self.store = jamsession.open("memory", max_sessions=None)
             self.ids += await fill_memory(self.store, missing, self.blob, first=len(self.ids))
 
     def sample(self, count: int, rng: random.Random) -> list[str]:
