@@ -3,10 +3,11 @@
 Every storage primitive is one SQL statement, and it takes one of two routes.
 
 *Inline*: a statement marked ``inline`` (it touches one session's row) runs
-at once on the event loop's thread, on a connection of its own that never
-waits for a lock (``timeout=0``). A read in WAL mode waits for no writer;
-a write commits as it completes, and writes run inline only where a commit
-does not wait for the disk (``synchronous`` "normal" or "off"). The attempt
+on the event loop's thread, on a connection of its own that never waits
+for a lock (``timeout=0``): a read at once, a write with the other writes
+of its turn (below). A read in WAL mode waits for no writer, and writes
+run inline only where a commit does not wait for the disk
+(``synchronous`` "normal" or "off"). The attempt
 gives up, and the statement takes the queue instead, when it finds the
 file locked (another connection is writing), and while the file is cold:
 an attempt that took longer than :data:`COLD_AFTER` and had to wait for
