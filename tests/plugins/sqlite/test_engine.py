@@ -380,3 +380,57 @@ async def test_a_slow_attempt_without_disk_waits_keeps_the_inline_route(
     for _ in range(3):
         assert {"n": 1} == await store.get(session_id)
     assert (0, 3) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
+
+
+async def test_a_commit_that_fails_fails_every_write_of_its_transaction_and_keeps_none(
+    tmp_path: Path,
+) -> None:
+    # A deferred foreign key is checked at COMMIT: a turn's writes that include one
+    # pointing nowhere cannot be committed, whichever statement it was.
+    path = tmp_path / "keys.db"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode = WAL")
+    setup.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    setup.execute(
+        "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+        " parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    setup.execute("INSERT INTO parent VALUES (1)")
+    setup.close()
+
+    def connect_inline() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA foreign_keys = ON")
+        return connection
+
+    async def connect() -> aiosqlite.Connection:
+        return await aiosqlite.connect(path, timeout=10, isolation_level=None)
+
+    engine = Engine(
+        connect,
+        connect_inline,
+        lambda exc: BackendUnavailableError(str(exc)),
+        Checkpointer(lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False)),
+        inline_writes=True,
+    )
+    await engine.connect()
+    insert = Statement("INSERT INTO child VALUES (?, ?)", writes=True, returns=Returns.NOTHING)
+    try:
+        results = await asyncio.gather(
+            engine.run(insert, 1, 1),
+            engine.run(insert, 2, 99),
+            engine.run(insert, 3, 1),
+            return_exceptions=True,
+        )
+        assert [BackendUnavailableError] * 3 == [type(result) for result in results]
+        assert all("FOREIGN KEY" in str(result) for result in results)
+        # The next turn's writes are a transaction of their own, and commit.
+        assert [None, None] == await asyncio.gather(engine.run(insert, 4, 1), engine.run(insert, 5, 1))
+        assert (0, 1) == (engine.hops, engine.commits)
+    finally:
+        await engine.aclose()
+    reader = sqlite3.connect(path)
+    try:
+        assert [(4,), (5,)] == reader.execute("SELECT id FROM child ORDER BY id").fetchall()
+    finally:
+        reader.close()
