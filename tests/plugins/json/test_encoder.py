@@ -159,3 +159,24 @@ def test_floats_are_written_exactly_when_all_are_finite(data: dict[str, list[flo
     else:
         with pytest.raises(UnsupportedTypeError):
             JsonEncoder.dumps(data)
+
+
+def _nested(levels: int) -> dict[str, object]:
+    data: dict[str, object] = {}
+    inner: dict[str, object] | list[object] = data
+    for level in range(levels):
+        child: dict[str, object] | list[object] = {} if level % 2 else []
+        if isinstance(inner, dict):
+            inner["v"] = child
+        else:
+            inner.append(child)
+        inner = child
+    return data
+
+
+@pytest.mark.parametrize("levels", [254, 255, 1000])
+def test_nesting_is_written_up_to_orjson_s_limit_and_refused_past_it(levels: int) -> None:
+    deepest = _nested(253)
+    assert deepest == json.loads(JsonEncoder.dumps(deepest))
+    with pytest.raises(UnsupportedTypeError):
+        JsonEncoder.dumps(_nested(levels))

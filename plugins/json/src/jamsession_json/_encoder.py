@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 import msgspec
@@ -31,33 +32,41 @@ def _refuse(value: object) -> NoReturn:
     )
 
 
-def _check(value: object) -> bool:
+def _check(data: dict[str, Any]) -> bool:
     """Refuse anything but exact JSON types; return whether an integer exceeds 64 bits."""
+    _check_keys(data)
+    return _check_values(data.values(), 1)
+
+
+def _check_keys(mapping: dict[Any, Any]) -> None:
+    for key in mapping:
+        if type(key) is not str:
+            raise UnsupportedTypeError(f"JSON object keys must be str, not {type(key).__name__}")
+
+
+def _check_values(values: Iterable[Any], depth: int) -> bool:
+    # ``depth`` is that of the values, one more than their container's; one
+    # call per container, not per value, since most values are leaves.
+    if depth > _MAX_DEPTH:
+        # Also where data refers to itself, which would never end.
+        raise UnsupportedTypeError(
+            f"session data is nested more than {_MAX_DEPTH} levels deep, or contains itself"
+        )
     big = False
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
+    for item in values:
         kind = type(item)
-        if kind is dict or kind is list or kind is tuple:
-            if depth >= _MAX_DEPTH:
-                # Also where data refers to itself, which would never end.
-                raise UnsupportedTypeError(
-                    f"session data is nested more than {_MAX_DEPTH} levels deep, or contains itself"
-                )
-            if kind is dict:
-                for key, child in item.items():
-                    if type(key) is not str:
-                        raise UnsupportedTypeError(f"JSON object keys must be str, not {type(key).__name__}")
-                    pending.append((child, depth + 1))
-            else:
-                pending.extend((child, depth + 1) for child in item)
-        elif kind is str or kind is bool or item is None:
+        if kind is str or kind is bool or item is None:
             continue
-        elif kind is int:
+        if kind is int:
             big = big or item not in _INT_RANGE
         elif kind is float:
             if not math.isfinite(item):
                 raise UnsupportedTypeError(f"{item!r} is not valid JSON")
+        elif kind is dict:
+            _check_keys(item)
+            big = _check_values(item.values(), depth + 1) or big
+        elif kind is list or kind is tuple:
+            big = _check_values(item, depth + 1) or big
         else:
             _refuse(item)
     return big
