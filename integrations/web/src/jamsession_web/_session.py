@@ -8,7 +8,7 @@ import hmac
 import os
 import secrets
 import time
-from collections.abc import Collection, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,7 @@ class Session(MutableMapping[str, Any]):
         "_entry",
         "_expires_at",
         "_failed",
+        "_handle_watcher",
         "_live",
         "_loaded",
         "_send_cookie",
@@ -105,6 +106,8 @@ class Session(MutableMapping[str, Any]):
         self._expires_at: float | None = None
         # None: leave the client's cookie alone; "": expire it; a token: hand it out.
         self._send_cookie: str | None = None
+        # An adapter that mirrors the handle where its framework keeps a session ID.
+        self._handle_watcher: Callable[[str | None], None] | None = None
 
     def __repr__(self) -> str:
         # Never the token, never the data.
@@ -272,7 +275,7 @@ class Session(MutableMapping[str, Any]):
             token = await store.create(user_key, kept)
             self._expires_at = self._config.new_expiry(now)
         self._live = token
-        self._entry = None
+        self._set_entry(None)
         self._data = kept
         self._baseline = self._dumps(kept)
         self._user_key = user_key
@@ -304,7 +307,7 @@ class Session(MutableMapping[str, Any]):
 
     def _forget(self) -> None:
         self._live = None
-        self._entry = None
+        self._set_entry(None)
         self._data = {}
         self._baseline = None
         self._user_key = None
@@ -348,8 +351,19 @@ class Session(MutableMapping[str, Any]):
     async def _own_handle(self) -> str | None:
         if self._entry is None and self._live is not None:
             # Just logged in: the handle of the new session is read once.
-            self._entry = await self._config.store.load(self._live)
+            self._set_entry(await self._config.store.load(self._live))
         return None if self._entry is None else self._entry.handle
+
+    def _set_entry(self, entry: SessionEntry | None) -> None:
+        # Where the handle changes; the session as loaded or saved keeps its handle.
+        self._entry = entry
+        if self._handle_watcher is not None:
+            self._handle_watcher(None if entry is None else entry.handle)
+
+    def _watch_handle(self, watcher: Callable[[str | None], None]) -> None:
+        """Call ``watcher`` with the handle now, and again whenever login, logout or revoke changes it."""
+        self._handle_watcher = watcher
+        watcher(self.handle)
 
     # -- flash messages and CSRF -------------------------------------------------------
 

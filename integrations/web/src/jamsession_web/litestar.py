@@ -51,7 +51,7 @@ from litestar.openapi.spec import Components, SecurityRequirement, SecuritySchem
 from litestar.plugins import InitPlugin
 from litestar.security.session_auth.middleware import MiddlewareWrapper
 from litestar.serialization import decode_json, encode_json
-from litestar.types import Empty, EmptyType
+from litestar.types import Empty
 from litestar.utils import get_serializer_from_scope
 from litestar.utils.scope.state import ScopeState
 
@@ -279,49 +279,15 @@ def _session_of(scope: Any, name: str) -> Session | None:
     return None if sessions is None else sessions.get(name)
 
 
-#: Litestar's own slot for the session ID in its connection state.
-_SESSION_ID = ScopeState.__dict__["session_id"]
-
-
-class _Pending:
-    """A loaded session, whose handle is Litestar's session ID when asked for."""
-
-    __slots__ = ("session",)
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-
-class _ConnectionState(ScopeState):
-    """Litestar's connection state, working out the session's handle when ``get_session_id()`` asks.
-
-    The handle is a hash of the session's ID, and most requests never ask for it.
-    """
-
-    __slots__ = ()
-
-    @property  # the same attribute as the base class slot, read through a property
-    def session_id(self) -> str | EmptyType | None:
-        value = _SESSION_ID.__get__(self, ScopeState)
-        if type(value) is _Pending:
-            # Asked each time: after a logout in the handler, no session is behind it.
-            return value.session.handle  # hashed once, then kept by the session's entry
-        return cast("str | EmptyType | None", value)
-
-    @session_id.setter
-    def session_id(self, value: str | EmptyType | None) -> None:
-        _SESSION_ID.__set__(self, value)
-
-
 def _record_id(scope: Any, session: Session) -> None:
+    # Litestar's connection state, where its own middleware keeps the session ID:
+    # the same object for the router and every middleware, so all see the handle.
     state = ScopeState.from_scope(scope)
-    if type(state) is ScopeState:
-        # The same object, so Litestar's router and middleware, which hold it, see the ID too.
-        state.__class__ = _ConnectionState
-    elif type(state) is not _ConnectionState:  # a connection state of another kind: the handle now
-        state.session_id = session.handle
-        return
-    _SESSION_ID.__set__(state, _Pending(session))
+
+    def mirror(handle: str | None) -> None:
+        state.session_id = handle
+
+    session._watch_handle(mirror)
 
 
 async def get_session(connection: ASGIConnection[Any, Any, Any, Any], name: str = "session") -> Session:
