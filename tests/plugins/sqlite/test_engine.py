@@ -434,3 +434,56 @@ async def test_a_commit_that_fails_fails_every_write_of_its_transaction_and_keep
         assert [(4,), (5,)] == reader.execute("SELECT id FROM child ORDER BY id").fetchall()
     finally:
         reader.close()
+
+
+async def test_a_statement_that_rolls_back_the_transaction_fails_what_ran_and_queues_the_rest(
+    tmp_path: Path,
+) -> None:
+    # RAISE(ROLLBACK) in a trigger undoes the whole transaction, not just its statement:
+    # the writes that ran before it in the turn are lost, those after it have not run yet.
+    path = tmp_path / "rollback.db"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode = WAL")
+    setup.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, n INTEGER)")
+    setup.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON item WHEN NEW.n < 0"
+        " BEGIN SELECT RAISE(ROLLBACK, 'negative n'); END"
+    )
+    setup.close()
+
+    def connect_inline() -> sqlite3.Connection:
+        return sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+
+    async def connect() -> aiosqlite.Connection:
+        return await aiosqlite.connect(path, timeout=10, isolation_level=None)
+
+    engine = Engine(
+        connect,
+        connect_inline,
+        lambda exc: BackendUnavailableError(str(exc)),
+        Checkpointer(lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False)),
+        inline_writes=True,
+    )
+    await engine.connect()
+    insert = Statement("INSERT INTO item VALUES (?, ?)", writes=True, returns=Returns.NOTHING)
+    try:
+        results = await asyncio.gather(
+            engine.run(insert, 1, 1),
+            engine.run(insert, 2, -1),
+            engine.run(insert, 3, 1),
+            engine.run(insert, 4, 1),
+            return_exceptions=True,
+        )
+        assert [BackendUnavailableError, BackendUnavailableError, type(None), type(None)] == [
+            type(result) for result in results
+        ]
+        assert all("negative n" in str(result) for result in results[:2])
+        # The two writes that had not run went to the thread, in one batch.
+        assert (1, 0) == (engine.hops, engine.commits)
+    finally:
+        await engine.aclose()
+    reader = sqlite3.connect(path)
+    try:
+        assert [(3,), (4,)] == reader.execute("SELECT id FROM item ORDER BY id").fetchall()
+    finally:
+        reader.close()
