@@ -32,10 +32,9 @@ def _refuse(value: object) -> NoReturn:
     )
 
 
-def _check(data: dict[str, Any]) -> bool:
+def _check(value: object) -> bool:
     """Refuse anything but exact JSON types; return whether an integer exceeds 64 bits."""
-    _check_keys(data)
-    return _check_values(data.values(), 1)
+    return _check_values((value,), 0)
 
 
 def _check_keys(mapping: dict[Any, Any]) -> None:
