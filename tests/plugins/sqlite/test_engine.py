@@ -382,6 +382,29 @@ async def test_a_slow_attempt_without_disk_waits_keeps_the_inline_route(
     assert (0, 3) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
 
 
+async def engine_on(path: Path, *, foreign_keys: bool = False) -> Engine:
+    """A connected engine over ``path`` (a WAL file with its own tables), writing inline."""
+
+    def connect_inline() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+        if foreign_keys:
+            connection.execute("PRAGMA foreign_keys = ON")
+        return connection
+
+    async def connect() -> aiosqlite.Connection:
+        return await aiosqlite.connect(path, timeout=10, isolation_level=None)
+
+    engine = Engine(
+        connect,
+        connect_inline,
+        lambda exc: BackendUnavailableError(str(exc)),
+        Checkpointer(lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False)),
+        inline_writes=True,
+    )
+    await engine.connect()
+    return engine
+
+
 async def test_a_commit_that_fails_fails_every_write_of_its_transaction_and_keeps_none(
     tmp_path: Path,
 ) -> None:
@@ -397,23 +420,7 @@ async def test_a_commit_that_fails_fails_every_write_of_its_transaction_and_keep
     )
     setup.execute("INSERT INTO parent VALUES (1)")
     setup.close()
-
-    def connect_inline() -> sqlite3.Connection:
-        connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA foreign_keys = ON")
-        return connection
-
-    async def connect() -> aiosqlite.Connection:
-        return await aiosqlite.connect(path, timeout=10, isolation_level=None)
-
-    engine = Engine(
-        connect,
-        connect_inline,
-        lambda exc: BackendUnavailableError(str(exc)),
-        Checkpointer(lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False)),
-        inline_writes=True,
-    )
-    await engine.connect()
+    engine = await engine_on(path, foreign_keys=True)
     insert = Statement("INSERT INTO child VALUES (?, ?)", writes=True, returns=Returns.NOTHING)
     try:
         results = await asyncio.gather(
@@ -450,21 +457,7 @@ async def test_a_statement_that_rolls_back_the_transaction_fails_what_ran_and_qu
         " BEGIN SELECT RAISE(ROLLBACK, 'negative n'); END"
     )
     setup.close()
-
-    def connect_inline() -> sqlite3.Connection:
-        return sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-
-    async def connect() -> aiosqlite.Connection:
-        return await aiosqlite.connect(path, timeout=10, isolation_level=None)
-
-    engine = Engine(
-        connect,
-        connect_inline,
-        lambda exc: BackendUnavailableError(str(exc)),
-        Checkpointer(lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False)),
-        inline_writes=True,
-    )
-    await engine.connect()
+    engine = await engine_on(path)
     insert = Statement("INSERT INTO item VALUES (?, ?)", writes=True, returns=Returns.NOTHING)
     try:
         results = await asyncio.gather(
