@@ -1,6 +1,6 @@
 """The SQL statements of the SQLite backend: one per storage primitive.
 
-Every statement is a literal: values are always bound, never formatted in.
+Every statement is built from literals only: values are always bound, never formatted in.
 A record is live while it has no expiry or its expiry is after "now": no
 statement returns an expired row or brings it back to life. A statement that
 reads or writes one live session also skips a row whose ``data_format`` is
@@ -13,6 +13,13 @@ from __future__ import annotations
 
 from jamsession_sqlite._engine import Returns, Statement
 
+#: Where a statement reads or writes one session: a live row in a format this store
+#: reads. Its placeholders are "now", then the readable formats, each between newlines.
+_LIVE_AND_READABLE = (
+    "(expires_at IS NULL OR expires_at > ?)"
+    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
+)
+
 INSERT = Statement(
     "INSERT INTO sessions (id, session_key, data, created_at, updated_at, expires_at, data_format)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -22,34 +29,25 @@ INSERT = Statement(
 
 
 FETCH = Statement(
-    "SELECT data FROM sessions WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
+    "SELECT data FROM sessions WHERE id = ? AND " + _LIVE_AND_READABLE,
     writes=False,
     returns=Returns.ROWS,
 )
 FETCH_EXTENDING = Statement(
-    "UPDATE sessions SET expires_at = ? WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
-    " RETURNING data",
+    "UPDATE sessions SET expires_at = ? WHERE id = ? AND " + _LIVE_AND_READABLE + " RETURNING data",
     writes=True,
     returns=Returns.ROWS,
 )
 REPLACE = Statement(
     "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
+    " WHERE id = ? AND " + _LIVE_AND_READABLE,
     writes=True,
     returns=Returns.ROWCOUNT,
 )
 # One statement: of concurrent moves, from this process or another, the first
 # to run re-keys the row and the others find no live row under the old ID.
 MOVE = Statement(
-    "UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
+    "UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND " + _LIVE_AND_READABLE,
     writes=True,
     returns=Returns.ROWCOUNT,
 )
@@ -58,16 +56,14 @@ MOVE = Statement(
 # The whole record, for load; an extending read sets the expiry and returns it.
 FETCH_FULL = Statement(
     "SELECT session_key, data, created_at, expires_at, data_format FROM sessions WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
+    + _LIVE_AND_READABLE,
     writes=False,
     returns=Returns.ROWS,
 )
 FETCH_FULL_EXTENDING = Statement(
     "UPDATE sessions SET expires_at = ? WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
-    " RETURNING session_key, data, created_at, expires_at, data_format",
+    + _LIVE_AND_READABLE
+    + " RETURNING session_key, data, created_at, expires_at, data_format",
     writes=True,
     returns=Returns.ROWS,
 )
@@ -75,19 +71,14 @@ FETCH_FULL_EXTENDING = Statement(
 # expected bytes (the last placeholder); otherwise nothing is written at all.
 SWAP = Statement(
     "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
-    " AND data = ?",
+    " WHERE id = ? AND " + _LIVE_AND_READABLE + " AND data = ?",
     writes=True,
     returns=Returns.ROWCOUNT,
 )
 # After a swap that changed nothing: whether the row is live (its data differs)
 # or gone.
 IS_LIVE = Statement(
-    "SELECT 1 FROM sessions WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
+    "SELECT 1 FROM sessions WHERE id = ? AND " + _LIVE_AND_READABLE,
     writes=False,
     returns=Returns.ROWS,
 )
@@ -96,8 +87,7 @@ IS_LIVE = Statement(
 MOVE_REPLACING = Statement(
     "UPDATE sessions SET id = ?, updated_at = ?, session_key = coalesce(?, session_key),"
     " data = coalesce(?, data), data_format = coalesce(?, data_format) WHERE id = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)",
+    + _LIVE_AND_READABLE,
     writes=True,
     returns=Returns.ROWCOUNT,
 )
@@ -109,10 +99,7 @@ REMOVE_KEY = Statement(
 # Oldest first, sorted on aiosqlite's thread: list_sessions then finds them in order.
 LIST_KEY = Statement(
     "SELECT id, data, created_at, expires_at, data_format FROM sessions"
-    " WHERE session_key = ? AND "
-    "(expires_at IS NULL OR expires_at > ?)"
-    " AND (data_format IS NULL OR instr(?, char(10) || data_format || char(10)) > 0)"
-    " ORDER BY created_at",
+    " WHERE session_key = ? AND " + _LIVE_AND_READABLE + " ORDER BY created_at",
     writes=False,
     returns=Returns.ROWS,
     inline=False,
