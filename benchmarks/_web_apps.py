@@ -13,6 +13,7 @@ user name and a counter (the benchmark makes its live sessions this way);
 
 import asyncio
 import contextlib
+import secrets
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ SUBJECTS = (
     "jamsession-memory",
     "jamsession-sqlite",
     "jamsession-sqlite-crypt",
+    "sqlite-floor",
     "litestar-none",
     "litestar-cookie",
     "litestar-jamsession-sqlite-crypt",
@@ -69,6 +71,12 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
         from starlette.middleware.sessions import SessionMiddleware
 
         middleware.append(Middleware(SessionMiddleware, secret_key="benchmark-" * 4, max_age=LIFETIME))
+
+        async def session_of(request: Request) -> Any:
+            return request.session
+
+    elif subject == "sqlite-floor":
+        middleware.append(Middleware(SqliteFloor, path=workdir / "web-sqlite-floor.db"))
 
         async def session_of(request: Request) -> Any:
             return request.session
@@ -126,6 +134,58 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
 
     routes = [Route("/new", new), Route("/read", read), Route("/write", write)]
     return Starlette(routes=routes, middleware=middleware, lifespan=_closing(closers))
+
+
+class SqliteFloor:
+    """The least a server-side session on SQLite does per request: a bound, not a session layer.
+
+    One indexed read of the row a request's cookie names, one ``UPDATE`` and
+    commit when the handler changed the data, an ``INSERT`` for a new one; on
+    the event loop, with none of what a session layer owes its users (no
+    crypt, expiry, cookie attributes, ``Vary``, or care for concurrent
+    requests). No SQLite-backed layer serves more requests/s than this app on
+    the same machine, which bounds what a target for one can ask.
+    """
+
+    def __init__(self, app: Any, path: Path) -> None:
+        import sqlite3
+
+        import orjson
+
+        self.loads, self.dumps = orjson.loads, orjson.dumps
+        self.app = app
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                found = value.partition(b"=")[2].decode("latin-1")
+        row = None
+        if found:
+            row = self.db.execute("SELECT data FROM sessions WHERE id = ?", (found,)).fetchone()
+        data = {} if row is None else self.loads(row[0])
+        before = dict(data)
+        scope["session"] = data
+
+        async def saving(message: Any) -> None:
+            if message["type"] == "http.response.start" and data != before:
+                if row is None:
+                    new = secrets.token_urlsafe(16)
+                    self.db.execute("INSERT INTO sessions VALUES (?, ?)", (new, self.dumps(data)))
+                    cookie = (b"set-cookie", b"floor=" + new.encode())
+                    message["headers"] = [*message.get("headers", ()), cookie]
+                else:
+                    self.db.execute("UPDATE sessions SET data = ? WHERE id = ?", (self.dumps(data), found))
+            await send(message)
+
+        await self.app(scope, receive, saving)
 
 
 def _jamsession_store(subject: str, workdir: Path) -> Any:

@@ -32,6 +32,7 @@ SUBJECTS = (
     "jamsession-memory",
     "jamsession-sqlite",
     "jamsession-sqlite-crypt",
+    "sqlite-floor",
 )
 #: Live sessions, requests per batch, batches: (full, smoke).
 SIZES = {"full": (10_000, 20_000, 7), "smoke": (50, 100, 2)}

@@ -431,6 +431,19 @@ def report(result: WebRun) -> str:
         measured = "n/a" if target.measured is None else f"{target.measured:.2f}"
         met = {True: "yes", False: "no", None: "n/a"}[target.met]
         lines.append(f"| {target.name} | {sign} {target.wanted:g} | {measured} | {met} |")
+    floor = best.get("sqlite-floor")
+    peers = [best[p].requests_per_second for p in PEERS if p in best]
+    if floor is not None and none is not None and peers:
+        ratio = floor.requests_per_second / max(peers)
+        cost = 1 - floor.requests_per_second / none.requests_per_second
+        lines += [
+            "",
+            "`sqlite-floor` is a bound, not a session layer: one SQLite read per request and one write "
+            "per change, on the event loop, with nothing else a session layer does "
+            "(`benchmarks._web_apps.SqliteFloor`). No layer that keeps its sessions in SQLite serves "
+            f"more here: {ratio:.2f} times the best peer's requests/s, at a cost of {cost:.2f} of the "
+            "no-session app's requests/s.",
+        ]
     for note in [*result.skipped, *result.invalid]:
         lines.append(f"\n- {note}")
     return "\n".join(lines) + "\n"
