@@ -33,10 +33,12 @@ SUBJECTS = (
     "litestar-none",
     "litestar-cookie",
     "litestar-jamsession-sqlite-crypt",
+    "litestar-sqlite-floor",
     "aiohttp-none",
     "aiohttp-session-cookie",
     "aiohttp-session-redis",
     "jamsession-aiohttp-sqlite-crypt",
+    "aiohttp-sqlite-floor",
 )
 #: The subjects served by aiohttp's own server rather than uvicorn.
 AIOHTTP_SUBJECTS = frozenset(s for s in SUBJECTS if "aiohttp" in s)
@@ -76,7 +78,7 @@ def _starlette(subject: str, workdir: Path, redis_url: str | None) -> Any:
             return request.session
 
     elif subject == "sqlite-floor":
-        middleware.append(Middleware(SqliteFloor, path=workdir / "web-sqlite-floor.db"))
+        middleware.append(Middleware(SqliteFloorMiddleware, path=workdir / f"web-{subject}.db"))
 
         async def session_of(request: Request) -> Any:
             return request.session
@@ -147,17 +149,42 @@ class SqliteFloor:
     the same machine, which bounds what a target for one can ask.
     """
 
-    def __init__(self, app: Any, path: Path) -> None:
+    COOKIE = "floor"
+
+    def __init__(self, path: Path) -> None:
         import sqlite3
 
         import orjson
 
         self.loads, self.dumps = orjson.loads, orjson.dumps
-        self.app = app
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
+
+    def load(self, found: str | None) -> dict[str, Any] | None:
+        """The data of the session ``found`` names, or ``None``."""
+        if not found:
+            return None
+        row = self.db.execute("SELECT data FROM sessions WHERE id = ?", (found,)).fetchone()
+        return None if row is None else dict(self.loads(row[0]))
+
+    def save(self, found: str | None, data: dict[str, Any]) -> str | None:
+        """Writes ``data`` (``found`` names a stored session); the new session's ID, if it made one."""
+        if found is not None:
+            self.db.execute("UPDATE sessions SET data = ? WHERE id = ?", (self.dumps(data), found))
+            return None
+        new = secrets.token_urlsafe(16)
+        self.db.execute("INSERT INTO sessions VALUES (?, ?)", (new, self.dumps(data)))
+        return new
+
+
+class SqliteFloorMiddleware:
+    """:class:`SqliteFloor` for an ASGI app, on ``scope["session"]`` (``request.session``)."""
+
+    def __init__(self, app: Any, path: Path) -> None:
+        self.app = app
+        self.floor = SqliteFloor(path)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -167,22 +194,20 @@ class SqliteFloor:
         for name, value in scope["headers"]:
             if name == b"cookie":
                 found = value.partition(b"=")[2].decode("latin-1")
-        row = None
-        if found:
-            row = self.db.execute("SELECT data FROM sessions WHERE id = ?", (found,)).fetchone()
-        data = {} if row is None else self.loads(row[0])
+        data = self.floor.load(found)
+        if data is None:
+            found, data = None, {}
         before = dict(data)
         scope["session"] = data
 
         async def saving(message: Any) -> None:
-            if message["type"] == "http.response.start" and data != before:
-                if row is None:
-                    new = secrets.token_urlsafe(16)
-                    self.db.execute("INSERT INTO sessions VALUES (?, ?)", (new, self.dumps(data)))
-                    cookie = (b"set-cookie", b"floor=" + new.encode())
-                    message["headers"] = [*message.get("headers", ()), cookie]
-                else:
-                    self.db.execute("UPDATE sessions SET data = ? WHERE id = ?", (self.dumps(data), found))
+            if message["type"] == "http.response.start":
+                current = scope.get("session") or {}
+                if current != before:
+                    new = self.floor.save(found, current)
+                    if new is not None:
+                        cookie = (b"set-cookie", f"{SqliteFloor.COOKIE}={new}".encode())
+                        message["headers"] = [*message.get("headers", ()), cookie]
             await send(message)
 
         await self.app(scope, receive, saving)
@@ -242,6 +267,10 @@ def _litestar(subject: str, workdir: Path, redis_url: str | None) -> Any:
             default_ttl=LIFETIME,
         )
         plugins.append(JamSessionPlugin(SessionConfig(sessions, csrf=False)))
+    elif subject == "litestar-sqlite-floor":
+        from litestar.middleware import DefineMiddleware
+
+        middleware.append(DefineMiddleware(SqliteFloorMiddleware, path=workdir / f"web-{subject}.db"))
     elif subject in ("litestar-memory", "litestar-redis"):
         if subject == "litestar-redis":
             from litestar.stores.redis import RedisStore
@@ -312,6 +341,9 @@ def _aiohttp(subject: str, workdir: Path, redis_url: str | None) -> Any:
         aiohttp_session.setup(app, storage)
         session_of = aiohttp_session.get_session
 
+    elif subject == "aiohttp-sqlite-floor":
+        session_of = _aiohttp_floor(app, workdir / f"web-{subject}.db")
+
     else:
         import jamsession
         from jamsession_web.aiohttp import SessionConfig, get_session, setup
@@ -348,6 +380,36 @@ def _aiohttp(subject: str, workdir: Path, redis_url: str | None) -> Any:
 
     app.add_routes([web.get("/new", new), web.get("/read", read), web.get("/write", write)])
     return app
+
+
+def _aiohttp_floor(app: Any, path: Path) -> Any:
+    """:class:`SqliteFloor` for an aiohttp app, as a middleware; returns the handlers' ``session_of``."""
+    from aiohttp import web
+
+    floor = SqliteFloor(path)
+
+    @web.middleware
+    async def floor_sessions(request: web.Request, handler: Any) -> Any:
+        header = request.headers.get("Cookie")
+        found = None if header is None else header.partition("=")[2]
+        data = floor.load(found)
+        if data is None:
+            found, data = None, {}
+        before = dict(data)
+        request["session"] = data
+        response = await handler(request)
+        if data != before:
+            new = floor.save(found, data)
+            if new is not None:
+                response.headers.add("Set-Cookie", f"{SqliteFloor.COOKIE}={new}")
+        return response
+
+    app.middlewares.append(floor_sessions)
+
+    async def session_of(request: web.Request) -> Any:
+        return request["session"]
+
+    return session_of
 
 
 async def serve_aiohttp(app: Any, port_file: Path) -> None:

@@ -43,6 +43,12 @@ REDIS_PEERS = ("starsessions-redis", "litestar-redis")
 #: Litestar's own session options, which its jamsession adapter is measured against.
 LITESTAR_OPTIONS = ("litestar-cookie", "litestar-memory", "litestar-redis")
 AIOHTTP_PEERS = ("aiohttp-session-cookie", "aiohttp-session-redis")
+#: Each framework's bound (benchmarks._web_apps.SqliteFloor): its peers, its app without sessions.
+FLOORS = (
+    ("Starlette", "sqlite-floor", PEERS, "none"),
+    ("Litestar", "litestar-sqlite-floor", LITESTAR_OPTIONS, "litestar-none"),
+    ("aiohttp", "aiohttp-sqlite-floor", AIOHTTP_PEERS, "aiohttp-none"),
+)
 
 #: Picks a random cookie per request; every tenth request of a connection's thread writes.
 LUA = r"""
@@ -431,22 +437,35 @@ def report(result: WebRun) -> str:
         measured = "n/a" if target.measured is None else f"{target.measured:.2f}"
         met = {True: "yes", False: "no", None: "n/a"}[target.met]
         lines.append(f"| {target.name} | {sign} {target.wanted:g} | {measured} | {met} |")
-    floor = best.get("sqlite-floor")
-    peers = [best[p].requests_per_second for p in PEERS if p in best]
-    if floor is not None and none is not None and peers:
-        ratio = floor.requests_per_second / max(peers)
-        cost = 1 - floor.requests_per_second / none.requests_per_second
-        lines += [
-            "",
-            "`sqlite-floor` is a bound, not a session layer: one SQLite read per request and one write "
-            "per change, on the event loop, with nothing else a session layer does "
-            "(`benchmarks._web_apps.SqliteFloor`). No layer that keeps its sessions in SQLite serves "
-            f"more here: {ratio:.2f} times the best peer's requests/s, at a cost of {cost:.2f} of the "
-            "no-session app's requests/s.",
-        ]
+    lines += _floors(best)
     for note in [*result.skipped, *result.invalid]:
         lines.append(f"\n- {note}")
     return "\n".join(lines) + "\n"
+
+
+def _floors(best: dict[str, Measurement]) -> list[str]:
+    """What the ``*-sqlite-floor`` subjects bound, for each framework measured."""
+    lines = []
+    for framework, floor, peers, none in FLOORS:
+        if floor in best and none in best and any(p in best for p in peers):
+            rps = best[floor].requests_per_second
+            ratio = rps / max(best[p].requests_per_second for p in peers if p in best)
+            cost = 1 - rps / best[none].requests_per_second
+            lines.append(
+                f"- {framework}: {ratio:.2f} times the best peer's requests/s, at a cost of {cost:.2f} "
+                "of the no-session app's."
+            )
+    if not lines:
+        return []
+    return [
+        "",
+        "The `*sqlite-floor` subjects are bounds, not session layers: one SQLite read per request and one "
+        "write per change, on the event loop, with nothing else a session layer does "
+        "(`benchmarks._web_apps.SqliteFloor`). No layer that keeps its sessions in SQLite serves more "
+        "on the same framework here:",
+        "",
+        *lines,
+    ]
 
 
 def write(result: WebRun, output: Path) -> str:
