@@ -54,9 +54,8 @@ _RAW_ID_SLOT = _SLOTS["_raw_id"]
 
 
 def _read_handle(entry: SessionEntry) -> str:
-    try:
-        handle: str = _HANDLE_SLOT.__get__(entry, SessionEntry)
-    except AttributeError:  # left unset by new_entry: hashed now, once
+    handle: str | None = _HANDLE_SLOT.__get__(entry, SessionEntry)
+    if handle is None:  # left to be worked out by new_entry: hashed now, once
         handle = session_handle(_RAW_ID_SLOT.__get__(entry, SessionEntry))
         _HANDLE_SLOT.__set__(entry, handle)
     return handle
@@ -70,7 +69,16 @@ setattr(SessionEntry, "handle", property(_read_handle, _HANDLE_SLOT.__set__, doc
 
 _SETTERS = tuple(
     _SLOTS[name].__set__
-    for name in ("data", "session_key", "created_at", "expires_at", "needs_reissue", "_blob", "_raw_id")
+    for name in (
+        "data",
+        "session_key",
+        "handle",
+        "created_at",
+        "expires_at",
+        "needs_reissue",
+        "_blob",
+        "_raw_id",
+    )
 )
 
 
@@ -87,12 +95,15 @@ def new_entry(  # noqa: PLR0917 - SessionEntry's fields, in order, as its own co
 
     A frozen dataclass's ``__init__`` sets each field through
     ``object.__setattr__``; the slots' own descriptors do the same work
-    directly. The handle is left to be worked out from ``raw_id`` when read.
+    directly. The handle is left to be worked out from ``raw_id`` when read,
+    marked by ``None`` rather than an unset slot, whose first read would
+    raise and catch an exception on every request that asks.
     """
     entry: SessionEntry = object.__new__(SessionEntry)
-    set_data, set_key, set_created, set_expires, set_reissue, set_blob, set_raw_id = _SETTERS
+    set_data, set_key, set_handle, set_created, set_expires, set_reissue, set_blob, set_raw_id = _SETTERS
     set_data(entry, data)
     set_key(entry, session_key)
+    set_handle(entry, None)  # not a handle: _read_handle hashes raw_id when first asked
     set_created(entry, created_at)
     set_expires(entry, expires_at)
     set_reissue(entry, needs_reissue)
