@@ -70,10 +70,7 @@ SQL_INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 SQL_FETCH = f"SELECT data FROM sessions WHERE id = ? AND {_LIVE}"  # noqa: S608 - see above
-SQL_REPLACE = (
-    "UPDATE sessions SET data = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"  # noqa: S608 - see above
-    f" WHERE id = ? AND {_LIVE}"
-)
+SQL_REPLACE = f"UPDATE sessions SET data = ?, updated_at = ? WHERE id = ? AND {_LIVE}"  # noqa: S608 - see above
 SQL_MOVE = f"UPDATE sessions SET id = ?, updated_at = ? WHERE id = ? AND {_LIVE}"  # noqa: S608 - see above
 SQL_REMOVE = "DELETE FROM sessions WHERE id = ?"
 
@@ -111,7 +108,7 @@ class RawAiosqlite:
 
     async def update(self, session_id: str, data: dict[str, Any], /) -> None:
         now = time.time()
-        cursor = await self._db.execute(SQL_REPLACE, (orjson.dumps(data), now, None, session_id, now))
+        cursor = await self._db.execute(SQL_REPLACE, (orjson.dumps(data), now, session_id, now))
         if cursor.rowcount != 1:
             raise KeyError("no such session")
 

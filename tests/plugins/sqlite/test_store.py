@@ -495,6 +495,29 @@ def test_statements_use_an_index_never_a_table_scan(tmp_path: Path, statement: S
     assert "SCAN sessions" not in plan, plan
 
 
+@pytest.mark.parametrize(
+    ("statement", "writes_the_expiry_index"),
+    [
+        (_statements.SWAP, False),
+        (_statements.REPLACE, False),
+        (_statements.SWAP_EXTENDING, True),
+        (_statements.REPLACE_EXTENDING, True),
+    ],
+    ids=["swap", "replace", "swap-extending", "replace-extending"],
+)
+def test_only_a_write_that_sets_the_expiry_writes_to_the_expiry_index(
+    tmp_path: Path, statement: Statement, writes_the_expiry_index: bool
+) -> None:
+    # Rewriting a row's expiry index entry, even to the same value, makes each
+    # commit append about three times the pages to the WAL.
+    path = tmp_path / "s.db"
+    SqliteSessions(path=path)
+    ((root,),) = read(path, "SELECT rootpage FROM sqlite_master WHERE name = 'sessions_by_expiry'")
+    program = read(path, f"EXPLAIN {statement.sql}", *[1] * statement.sql.count("?"))
+    opened_for_writing = {row[3] for row in program if row[1] == "OpenWrite"}
+    assert writes_the_expiry_index == (root in opened_for_writing)
+
+
 async def test_the_wal_is_checkpointed_in_the_background_while_open(store: SqliteSessions) -> None:
     path = Path(store.path)
     before = file_size(path)

@@ -38,9 +38,19 @@ FETCH_EXTENDING = Statement(
     writes=True,
     returns=Returns.ROWS,
 )
+#: Where a write sets a session's data. A write that keeps the expiry leaves
+#: ``expires_at`` out of its SET clause: naming it there, even to write the same
+#: value back, rewrites the row's entry in the expiry index, and the commit then
+#: appends about three times the pages to the WAL. Its ``_EXTENDING`` twin sets
+#: the new expiry (placeholder after "now").
+_SET_DATA = "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?"
 REPLACE = Statement(
-    "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND " + _LIVE_AND_READABLE,
+    _SET_DATA + " WHERE id = ? AND " + _LIVE_AND_READABLE,
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
+REPLACE_EXTENDING = Statement(
+    _SET_DATA + ", expires_at = ? WHERE id = ? AND " + _LIVE_AND_READABLE,
     writes=True,
     returns=Returns.ROWCOUNT,
 )
@@ -70,8 +80,12 @@ FETCH_FULL_EXTENDING = Statement(
 # Compare-and-swap: the row is written over only if its data is exactly the
 # expected bytes (the last placeholder); otherwise nothing is written at all.
 SWAP = Statement(
-    "UPDATE sessions SET data = ?, data_format = ?, updated_at = ?, expires_at = coalesce(?, expires_at)"
-    " WHERE id = ? AND " + _LIVE_AND_READABLE + " AND data = ?",
+    _SET_DATA + " WHERE id = ? AND " + _LIVE_AND_READABLE + " AND data = ?",
+    writes=True,
+    returns=Returns.ROWCOUNT,
+)
+SWAP_EXTENDING = Statement(
+    _SET_DATA + ", expires_at = ? WHERE id = ? AND " + _LIVE_AND_READABLE + " AND data = ?",
     writes=True,
     returns=Returns.ROWCOUNT,
 )

@@ -23,7 +23,7 @@ from jamsession import (
 )
 from jamsession_sqlite import _statements as statements
 from jamsession_sqlite._checkpoint import RESTART_WAL, Checkpointer
-from jamsession_sqlite._engine import Engine
+from jamsession_sqlite._engine import Engine, Statement
 from jamsession_sqlite._failures import open_error, operation_error
 from jamsession_sqlite._schema import SchemaError, check_sqlite_version, prepare
 
@@ -264,8 +264,9 @@ class SqliteSessions(RecordSessionModule):
     async def swap_record(
         self, raw_id: str, expected: bytes, blob: bytes, now: float, extend_to: float | None
     ) -> bool | None:
+        statement, expiry = _keeping_or_extending(statements.SWAP, statements.SWAP_EXTENDING, extend_to)
         changed: int = await self._engine.run(
-            statements.SWAP, blob, self.data_format, now, extend_to, raw_id, now, self._readable, expected
+            statement, blob, self.data_format, now, *expiry, raw_id, now, self._readable, expected
         )
         if changed == 1:
             return True
@@ -275,8 +276,9 @@ class SqliteSessions(RecordSessionModule):
         return False if await self._engine.run(statements.IS_LIVE, raw_id, now, self._readable) else None
 
     async def replace_record(self, raw_id: str, blob: bytes, now: float, extend_to: float | None) -> bool:
+        statement, expiry = _keeping_or_extending(statements.REPLACE, statements.REPLACE_EXTENDING, extend_to)
         changed: int = await self._engine.run(
-            statements.REPLACE, blob, self.data_format, now, extend_to, raw_id, now, self._readable
+            statement, blob, self.data_format, now, *expiry, raw_id, now, self._readable
         )
         return changed == 1
 
@@ -343,6 +345,13 @@ class SqliteSessions(RecordSessionModule):
     async def estimate_record_count(self) -> int:
         rows = await self._engine.run(statements.COUNT)
         return int(rows[0][0])
+
+
+def _keeping_or_extending(
+    keeping: Statement, extending: Statement, extend_to: float | None
+) -> tuple[Statement, tuple[float, ...]]:
+    """The statement that writes data and keeps the expiry, or the one that sets it, with its value."""
+    return (keeping, ()) if extend_to is None else (extending, (extend_to,))
 
 
 def _key_bytes(session_key: str) -> bytes:
