@@ -145,8 +145,10 @@ class SqliteFloor:
     commit when the handler changed the data, an ``INSERT`` for a new one; on
     the event loop, with none of what a session layer owes its users (no
     crypt, expiry, cookie attributes, ``Vary``, or care for concurrent
-    requests). No SQLite-backed layer serves more requests/s than this app on
-    the same machine, which bounds what a target for one can ask.
+    requests). No layer that reads its sessions from SQLite on each request
+    serves more requests/s than this app on the same machine, which bounds
+    what a target for one can ask. (A cache of sessions in the process could
+    skip the read, but not once several processes share the file.)
     """
 
     COOKIE = "floor"

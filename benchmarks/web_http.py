@@ -461,8 +461,8 @@ def _floors(best: dict[str, Measurement]) -> list[str]:
         "",
         "The `*sqlite-floor` subjects are bounds, not session layers: one SQLite read per request and one "
         "write per change, on the event loop, with nothing else a session layer does "
-        "(`benchmarks._web_apps.SqliteFloor`). No layer that keeps its sessions in SQLite serves more "
-        "on the same framework here:",
+        "(`benchmarks._web_apps.SqliteFloor`). No layer that reads its sessions from SQLite on each "
+        "request serves more on the same framework here:",
         "",
         *lines,
     ]
