@@ -382,8 +382,15 @@ async def test_a_slow_attempt_without_disk_waits_keeps_the_inline_route(
     assert (0, 3) == (store._engine.hops - hops, store._engine.inline_runs - inline_runs)
 
 
-async def engine_on(path: Path, *, foreign_keys: bool = False) -> Engine:
-    """A connected engine over ``path`` (a WAL file with its own tables), writing inline."""
+async def engine_on(path: Path, *schema: str, foreign_keys: bool = False) -> Engine:
+    """A connected engine, writing inline, over a new WAL file at ``path`` made by ``schema``."""
+    setup = sqlite3.connect(path, isolation_level=None)
+    try:
+        setup.execute("PRAGMA journal_mode = WAL")
+        for statement in schema:
+            setup.execute(statement)
+    finally:
+        setup.close()
 
     def connect_inline() -> sqlite3.Connection:
         connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
@@ -411,16 +418,14 @@ async def test_a_commit_that_fails_fails_every_write_of_its_transaction_and_keep
     # A deferred foreign key is checked at COMMIT: a turn's writes that include one
     # pointing nowhere cannot be committed, whichever statement it was.
     path = tmp_path / "keys.db"
-    setup = sqlite3.connect(path, isolation_level=None)
-    setup.execute("PRAGMA journal_mode = WAL")
-    setup.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-    setup.execute(
+    engine = await engine_on(
+        path,
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
         "CREATE TABLE child (id INTEGER PRIMARY KEY,"
-        " parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        " parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        "INSERT INTO parent VALUES (1)",
+        foreign_keys=True,
     )
-    setup.execute("INSERT INTO parent VALUES (1)")
-    setup.close()
-    engine = await engine_on(path, foreign_keys=True)
     insert = Statement("INSERT INTO child VALUES (?, ?)", writes=True, returns=Returns.NOTHING)
     try:
         results = await asyncio.gather(
@@ -449,15 +454,12 @@ async def test_a_statement_that_rolls_back_the_transaction_fails_what_ran_and_qu
     # RAISE(ROLLBACK) in a trigger undoes the whole transaction, not just its statement:
     # the writes that ran before it in the turn are lost, those after it have not run yet.
     path = tmp_path / "rollback.db"
-    setup = sqlite3.connect(path, isolation_level=None)
-    setup.execute("PRAGMA journal_mode = WAL")
-    setup.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, n INTEGER)")
-    setup.execute(
+    engine = await engine_on(
+        path,
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, n INTEGER)",
         "CREATE TRIGGER refuse BEFORE INSERT ON item WHEN NEW.n < 0"
-        " BEGIN SELECT RAISE(ROLLBACK, 'negative n'); END"
+        " BEGIN SELECT RAISE(ROLLBACK, 'negative n'); END",
     )
-    setup.close()
-    engine = await engine_on(path)
     insert = Statement("INSERT INTO item VALUES (?, ?)", writes=True, returns=Returns.NOTHING)
     try:
         results = await asyncio.gather(
