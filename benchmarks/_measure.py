@@ -11,6 +11,13 @@ that rotates from chunk to chunk. A subject and its baseline are so timed
 moments apart, and a burst of load from elsewhere on a shared machine lands
 on one chunk pair, not on one subject: every ratio is the median of these
 paired chunk ratios, over all chunks of all repeats.
+
+Where one subject's operation takes thousands of times another's (a file
+rewritten whole against an indexed row), a chunk of the slow one lasts tens
+of milliseconds, and the fast one, timed right after it for one operation,
+runs on caches and a core the slow one has just left cold. The fast one then
+takes a *multiple* of the chunk per turn (and of the sessions per phase), so
+each subject is timed in the steady state of its own work, still turn by turn.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ class Group:
     repeats: int
     #: Sessions already stored in every subject before the first repeat (informational).
     stored: int = 0
+    #: Subject -> how many times the chunk (and the sessions per phase) it runs per turn; 1 if absent.
+    multiple: dict[str, int] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -115,10 +124,10 @@ async def run_group(group: Group, advance: Callable[[int], None]) -> GroupResult
         for name in names:
             await _lifecycle(subjects[name], group, warm_up)
         advance(1)
-        keys = _keys(group.sessions)
         turn = 0
+        size = {name: group.multiple.get(name, 1) for name in names}
         for _ in range(group.repeats):
-            tokens: dict[str, list[str]] = dict.fromkeys(names, keys)
+            tokens = {name: _keys(group.sessions * size[name]) for name in names}
             for op in OPS:
                 # Garbage from the last phase is collected before, not during, this one.
                 gc.collect()
@@ -127,7 +136,7 @@ async def run_group(group: Group, advance: Callable[[int], None]) -> GroupResult
                 for start in range(0, group.sessions, group.chunk):
                     turn += 1
                     for name in rotated(names, turn):
-                        items = tokens[name][start : start + group.chunk]
+                        items = tokens[name][start * size[name] : (start + group.chunk) * size[name]]
                         elapsed, out = await timed_phase(
                             subjects[name], op, items, group.data, group.concurrency
                         )
@@ -136,7 +145,7 @@ async def run_group(group: Group, advance: Callable[[int], None]) -> GroupResult
                         result.chunks[name][op].append(elapsed / len(items))
                 for name in names:
                     tokens[name] = produced[name]
-                    result.samples[name][op].append(spent[name] / group.sessions)
+                    result.samples[name][op].append(spent[name] / (group.sessions * size[name]))
                     if op in ("create", "rework"):
                         longest = max(map(len, tokens[name]))
                         result.token_lengths[name] = max(result.token_lengths[name], longest)

@@ -180,6 +180,17 @@ def lifecycle_groups(settings: Settings, context: Context, backends: list[str]) 
 
 JAMLIB = "jamlib json-file"
 JAMSESSION_SQLITE = label("json", False)
+#: At most this many times the Jam library's operations per turn for jamsession-sqlite,
+#: whose operations are thousands of times shorter (see :mod:`benchmarks._measure`).
+JAMLIB_MULTIPLE = 50
+
+
+def jamlib_multiple(stored: int, sessions: int) -> int:
+    """jamsession-sqlite's multiple of the Jam library's chunk.
+
+    Its extra sessions during a phase stay within 10% of ``stored``.
+    """
+    return max(1, min(JAMLIB_MULTIPLE, stored // (10 * sessions)))
 
 
 def jamlib_groups(settings: Settings, context: Context) -> list[Group]:
@@ -212,6 +223,7 @@ def jamlib_groups(settings: Settings, context: Context) -> list[Group]:
                 },
                 repeats=settings.jamlib_repeats,
                 stored=stored,
+                multiple={JAMSESSION_SQLITE: jamlib_multiple(stored, sessions)},
             )
         )
     return groups

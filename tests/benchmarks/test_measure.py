@@ -1,11 +1,15 @@
 """The timing loop and the ratios read off it, on the in-memory baseline."""
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import pytest
 from benchmarks._measure import OPS, BenchmarkError, Group, paired_ratios, rotated, run_group, timed_phase
 from benchmarks._payloads import PAYLOADS, json_size
 from benchmarks._raw import LockedDict
 from benchmarks._results import Ratio, Run, speedup
 from benchmarks._settings import SMOKE
+from benchmarks._subjects import JAMLIB_MULTIPLE, jamlib_multiple
 from benchmarks._targets import Target, evaluate
 
 
@@ -42,20 +46,24 @@ async def test_a_lost_session_fails_the_run() -> None:
         await timed_phase(LockedDict(), "get", ["never-stored"], {}, 1)
 
 
-async def test_a_group_gives_one_sample_per_repeat_and_op_and_evaluates() -> None:
-    async def build() -> LockedDict:
-        return LockedDict()
-
-    group = Group(
+def _sequential(**fields: Any) -> Group:
+    """A sequential group of 10 sessions a phase in chunks of 4."""
+    return Group(
         backend="memory",
         payload="typical",
         concurrency=1,
         sessions=10,
         chunk=4,
         data=PAYLOADS["typical"],
-        subjects={"a": build, "b": build},
-        repeats=3,
+        **fields,
     )
+
+
+async def test_a_group_gives_one_sample_per_repeat_and_op_and_evaluates() -> None:
+    async def build() -> LockedDict:
+        return LockedDict()
+
+    group = _sequential(subjects={"a": build, "b": build}, repeats=3)
     steps: list[int] = []
     result = await run_group(group, steps.append)
 
@@ -68,6 +76,40 @@ async def test_a_group_gives_one_sample_per_repeat_and_op_and_evaluates() -> Non
     # Targets over a run that measured none of their subjects say so, rather than pass.
     run = Run(SMOKE, {}, groups=[result])
     assert all(target.met is None for target in evaluate(run))
+
+
+async def test_a_subject_with_a_multiple_runs_that_many_times_the_sessions_in_as_many_turns() -> None:
+    class Counting(LockedDict):
+        creates = 0
+
+        async def create(self, session_key: str, data: dict[str, object], /) -> str:
+            self.creates += 1
+            return await super().create(session_key, data)
+
+    stores: dict[str, Counting] = {}
+
+    def factory(name: str) -> Callable[[], Awaitable[Counting]]:
+        async def build() -> Counting:
+            stores[name] = Counting()
+            return stores[name]
+
+        return build
+
+    group = _sequential(
+        subjects={"fast": factory("fast"), "slow": factory("slow")}, repeats=2, multiple={"fast": 3}
+    )
+    result = await run_group(group, lambda _: None)
+
+    # The warm-up's 10 sessions, then 10 (slow) or 30 (fast) in each of 2 repeats.
+    creates = {name: store.creates for name, store in stores.items()}
+    assert {"fast": 10 + 2 * 30, "slow": 10 + 2 * 10} == creates
+    # Both in 3 turns a phase, so their chunks pair up.
+    assert 2 * 3 == len(result.chunks["fast"]["get"]) == len(result.chunks["slow"]["get"])
+
+
+def test_the_jam_library_multiple_keeps_the_extra_sessions_within_a_tenth_of_those_stored() -> None:
+    assert [1, 5, 50] == [jamlib_multiple(100, 40), jamlib_multiple(1_000, 20), jamlib_multiple(10_000, 10)]
+    assert JAMLIB_MULTIPLE == jamlib_multiple(10**9, 1)
 
 
 def test_a_target_is_met_in_its_direction() -> None:
