@@ -28,7 +28,9 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 #: The operations, in the order one repeat runs them.
 OPS = ("create", "get", "update", "rework", "delete")
@@ -100,7 +102,7 @@ def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> l
     return [n / d for n, d in zip(numerator, denominator, strict=True)]
 
 
-def rotated(names: Sequence[str], repeat: int) -> list[str]:
+def rotated(names: Sequence[T], repeat: int) -> list[T]:
     """``names`` rotated by ``repeat``: each subject leads some turns, trails others."""
     if not names:
         return []

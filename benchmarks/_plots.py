@@ -93,6 +93,14 @@ def _scaling(plt: Any, run: Run, path: Path) -> Path:
             marker="o",
             label=result.backend,
         )
+        if result.raw_grown:
+            axes.plot(
+                sizes,
+                [statistics.median(result.raw_grown[size]) * 1e6 for size in sizes],
+                marker="o",
+                linestyle="--",
+                label=f"{result.backend}: raw sqlite3 SELECT",
+            )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(sorted({s for r in run.scaling for s in r.grown}))

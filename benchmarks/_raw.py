@@ -35,7 +35,7 @@ class LockedDict:
     async def get(self, session_id: str, /) -> dict[str, Any] | None:
         async with self._lock:
             record = self._sessions.get(session_id)
-        return None if record is None else _loads(record[1])
+        return None if record is None else loads(record[1])
 
     async def update(self, session_id: str, data: dict[str, Any], /) -> None:
         blob = orjson.dumps(data)
@@ -104,7 +104,7 @@ class RawAiosqlite:
 
     async def get(self, session_id: str, /) -> dict[str, Any] | None:
         rows = await self._db.execute_fetchall(SQL_FETCH, (session_id, time.time()))
-        return _loads(rows[0][0]) if rows else None
+        return loads(rows[0][0]) if rows else None
 
     async def update(self, session_id: str, data: dict[str, Any], /) -> None:
         now = time.time()
@@ -176,7 +176,7 @@ class RawPyMongo:
 
     async def get(self, session_id: str, /) -> dict[str, Any] | None:
         found = await self._collection.find_one(self._live(session_id), {"data": True, "_id": False})
-        return None if found is None else _loads(found["data"])
+        return None if found is None else loads(found["data"])
 
     async def update(self, session_id: str, data: dict[str, Any], /) -> None:
         result = await self._collection.update_one(
@@ -199,6 +199,7 @@ class RawPyMongo:
         """Nothing to release: the client is shared, and its owner drops the collection."""
 
 
-def _loads(blob: bytes) -> dict[str, Any]:
+def loads(blob: bytes) -> dict[str, Any]:
+    """The session data in ``blob``, as every raw baseline reads it."""
     data: dict[str, Any] = orjson.loads(blob)
     return data

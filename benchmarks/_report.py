@@ -205,13 +205,17 @@ def _scaling_table(run: Run) -> list[str]:
         "|---|" + "---|" * len(sizes),
     ]
     for result in run.scaling:
-        cells = [
-            f"{_us(statistics.median(result.grown[size]))} ({result.ratio(size):.2f}×)"
-            if size in result.grown
-            else "—"
-            for size in sizes
-        ]
-        lines.append(f"| {result.backend} | " + " | ".join(cells) + " |")
+        rows = [(result.backend, result.grown, result.ratio)]
+        if result.raw_grown:
+            rows.append(
+                (f"{result.backend}: raw sqlite3, the same `SELECT`", result.raw_grown, result.raw_ratio)
+            )
+        for name, timings, ratio in rows:
+            cells = [
+                f"{_us(statistics.median(timings[size]))} ({ratio(size):.2f}×)" if size in timings else "—"
+                for size in sizes
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -120,9 +120,20 @@ def scaling_json(result: ScalingResult) -> dict[str, Any]:
                 "ratio_to_reference": result.ratio(size),
                 "samples_us": [sample * 1e6 for sample in result.grown[size]],
                 "reference_samples_us": [sample * 1e6 for sample in result.reference[size]],
+                **_raw_scaling(result, size),
             }
             for size in result.grown
         },
+    }
+
+
+def _raw_scaling(result: ScalingResult, size: int) -> dict[str, Any]:
+    if size not in result.raw_grown:
+        return {}
+    return {
+        "raw_sqlite3_get_us": statistics.median(result.raw_grown[size]) * 1e6,
+        "raw_sqlite3_reference_get_us": statistics.median(result.raw_reference[size]) * 1e6,
+        "raw_sqlite3_ratio_to_reference": result.raw_ratio(size),
     }
 
 

@@ -152,6 +152,9 @@ def _scaling(run: Run) -> Target:
     largest = max(result.grown)
     name = f"sqlite get at {count_label(largest)} ≤ 1.3× get at {count_label(result.reference_size)} stored"
     detail = ", ".join(f"{count_label(size)} {result.ratio(size):.2f}×" for size in result.grown)
+    if largest in result.raw_grown:
+        raw = result.raw_ratio(largest)
+        detail += f"; raw sqlite3's same SELECT on the same files at {count_label(largest)}: {raw:.2f}×"
     memory = run.scaling_of("memory")
     if memory is not None and memory.grown:
         biggest = max(memory.grown)

@@ -21,6 +21,11 @@ def test_smoke_run_writes_results_summary_and_charts(tmp_path: Path) -> None:
     )
     assert 2 == len(results["jamlib"])
     assert ["memory", "sqlite"] == [scaling["backend"] for scaling in results["scaling"]]
+    # Raw sqlite3 reads the SQLite store's files after it; memory has no such reader.
+    assert [False, True] == [
+        all("raw_sqlite3_ratio_to_reference" in size for size in scaling["sizes"].values())
+        for scaling in results["scaling"]
+    ]
     assert [] == results["startup"]["imported_drivers"]
     assert all(target["met"] is not None for target in results["targets"]), results["targets"]
     stalls = [target["target"] for target in results["targets"] if "event-loop stall" in target["target"]]
