@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from benchmarks import redis_ratios
 
-            redis_ratios.main([] if args.size == "full" else ["--quick"])
+            redis_ratios.main(["--output", str(args.output), *([] if args.size == "full" else ["--quick"])])
     if "migrate" in args.sections:
         from benchmarks import migrate_ratios
 

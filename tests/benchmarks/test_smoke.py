@@ -32,6 +32,9 @@ def test_smoke_run_writes_results_summary_and_charts(tmp_path: Path) -> None:
     assert 7 == len(stalls)
     assert any(target["target"].startswith("two processes") for target in results["targets"])
 
+    # Every section writes where it is told, never over the committed results.
+    assert {"redis.json", "redis.md", "telemetry.json"} <= {path.name for path in tmp_path.iterdir()}
+
     telemetry = json.loads((tmp_path / "telemetry.json").read_text(encoding="utf-8"))
     assert {"installed, off", "no plugin (control)", "on, API only", "on, SDK + Prometheus"} == set(
         telemetry["cost_against_no_plugin"]
