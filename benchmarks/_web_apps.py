@@ -164,21 +164,25 @@ class SqliteFloor:
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
 
-    def load(self, found: str | None) -> dict[str, Any] | None:
-        """The data of the session ``found`` names, or ``None``."""
-        if not found:
-            return None
-        row = self.db.execute("SELECT data FROM sessions WHERE id = ?", (found,)).fetchone()
-        return None if row is None else dict(self.loads(row[0]))
+    def load(self, cookie: str | None) -> tuple[str | None, dict[str, Any]]:
+        """The stored session the cookie's value names (``None`` if none) and its data (empty if none)."""
+        row = (
+            self.db.execute("SELECT data FROM sessions WHERE id = ?", (cookie,)).fetchone()
+            if cookie
+            else None
+        )
+        return (None, {}) if row is None else (cookie, self.loads(row[0]))
 
-    def save(self, found: str | None, data: dict[str, Any]) -> str | None:
-        """Writes ``data`` (``found`` names a stored session); the new session's ID, if it made one."""
+    def save(self, found: str | None, before: dict[str, Any], data: dict[str, Any]) -> str | None:
+        """Writes ``data`` if it is not ``before``; the ``Set-Cookie`` value of a session it made, if any."""
+        if data == before:
+            return None
         if found is not None:
             self.db.execute("UPDATE sessions SET data = ? WHERE id = ?", (self.dumps(data), found))
             return None
         new = secrets.token_urlsafe(16)
         self.db.execute("INSERT INTO sessions VALUES (?, ?)", (new, self.dumps(data)))
-        return new
+        return f"{self.COOKIE}={new}"
 
 
 class SqliteFloorMiddleware:
@@ -192,24 +196,19 @@ class SqliteFloorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = None
+        cookie = None
         for name, value in scope["headers"]:
             if name == b"cookie":
-                found = value.partition(b"=")[2].decode("latin-1")
-        data = self.floor.load(found)
-        if data is None:
-            found, data = None, {}
+                cookie = value.partition(b"=")[2].decode("latin-1")
+        found, data = self.floor.load(cookie)
         before = dict(data)
         scope["session"] = data
 
         async def saving(message: Any) -> None:
             if message["type"] == "http.response.start":
-                current = scope.get("session") or {}
-                if current != before:
-                    new = self.floor.save(found, current)
-                    if new is not None:
-                        cookie = (b"set-cookie", f"{SqliteFloor.COOKIE}={new}".encode())
-                        message["headers"] = [*message.get("headers", ()), cookie]
+                new = self.floor.save(found, before, scope.get("session") or {})
+                if new is not None:
+                    message["headers"] = [*message.get("headers", ()), (b"set-cookie", new.encode())]
             await send(message)
 
         await self.app(scope, receive, saving)
@@ -393,17 +392,13 @@ def _aiohttp_floor(app: Any, path: Path) -> Any:
     @web.middleware
     async def floor_sessions(request: web.Request, handler: Any) -> Any:
         header = request.headers.get("Cookie")
-        found = None if header is None else header.partition("=")[2]
-        data = floor.load(found)
-        if data is None:
-            found, data = None, {}
+        found, data = floor.load(None if header is None else header.partition("=")[2])
         before = dict(data)
         request["session"] = data
         response = await handler(request)
-        if data != before:
-            new = floor.save(found, data)
-            if new is not None:
-                response.headers.add("Set-Cookie", f"{SqliteFloor.COOKIE}={new}")
+        new = floor.save(found, before, data)
+        if new is not None:
+            response.headers.add("Set-Cookie", new)
         return response
 
     app.middlewares.append(floor_sessions)
